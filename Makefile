@@ -1,0 +1,53 @@
+# Set-up is two commands: `make serve` (the site) and `make test` (the tests).
+# Each creates the virtual environment in .venv on first use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Offline data: point MNIST_BOOK_DATA_DIR at a directory holding the four MNIST .gz files.
+# Unset, a checkout with ../shared/data/mnist beside it uses that; otherwise the data is
+# downloaded once into the user cache.
+ifeq ($(origin MNIST_BOOK_DATA_DIR), undefined)
+  ifneq ($(wildcard ../shared/data/mnist/SHA256SUMS),)
+    export MNIST_BOOK_DATA_DIR := $(abspath ../shared/data/mnist)
+  endif
+endif
+
+.PHONY: help install test test-all test-browser site serve bench bench-build lint format clean
+
+help:  ## List the targets.
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "mnist-book needs Python 3.11 or newer (PYTHON=$(PYTHON))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+install: $(STAMP)  ## Create .venv and install the package with its docs and test tools.
+
+test: $(STAMP)  ## Run the test suite.
+	$(BIN)/python -m pytest
+
+site: $(STAMP)  ## Build the static site into site/ (executes every tutorial).
+	$(BIN)/mkdocs build --strict
+
+serve: $(STAMP)  ## Build, serve on http://127.0.0.1:8000 and rebuild on every edit.
+	$(BIN)/mkdocs serve --livereload
+
+bench: $(STAMP)  ## Seconds per epoch and samples per second for every model.
+	$(BIN)/python scripts/bench_training.py
+
+lint: $(STAMP)  ## Ruff lint and format check.
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)  ## Apply ruff's fixes and formatting.
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:  ## Remove the built site and local caches (not the user data/model cache).
+	rm -rf site .cache .pytest_cache .ruff_cache

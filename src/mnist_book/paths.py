@@ -1,0 +1,33 @@
+"""Where mnist-book finds the data and keeps its caches.
+
+Two environment variables configure it:
+
+- ``MNIST_BOOK_DATA_DIR``: a directory holding the four MNIST ``.gz`` files. When it is set,
+  the data is read from there and never downloaded (fully offline use).
+- ``MNIST_BOOK_CACHE_DIR``: where downloaded data and trained models are cached. Defaults to
+  the per-user cache directory (``~/.cache/mnist-book`` on Linux).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+DATA_DIR_ENV = "MNIST_BOOK_DATA_DIR"
+CACHE_DIR_ENV = "MNIST_BOOK_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    """The root of mnist-book's caches (not created here)."""
+    configured = os.environ.get(CACHE_DIR_ENV)
+    if configured:
+        return Path(configured).expanduser().resolve()
+    return Path(platformdirs.user_cache_dir("mnist-book"))
+
+
+def configured_data_dir() -> Path | None:
+    """The directory named by ``MNIST_BOOK_DATA_DIR``, or None when the variable is unset."""
+    configured = os.environ.get(DATA_DIR_ENV)
+    return Path(configured).expanduser().resolve() if configured else None
