@@ -1,0 +1,229 @@
+"""Find, download, verify and parse MNIST.
+
+The four original MNIST files are looked up in, in order: the ``data_dir`` argument, the
+directory named by ``MNIST_BOOK_DATA_DIR`` (both used read-only, never downloaded into), or the
+cache (``<cache dir>/data``), into which missing files are downloaded from `MIRRORS`. Every
+file is checked against its published sha256 each time it is located, before anything is parsed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import math
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pooch
+from filelock import FileLock
+
+from mnist_book import paths
+
+MNIST_FILES: dict[str, str] = {
+    "train-images-idx3-ubyte.gz": (
+        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"
+    ),
+    "train-labels-idx1-ubyte.gz": (
+        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c"
+    ),
+    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+}
+"""The four MNIST file names and their published sha256 sums."""
+
+MIRRORS: tuple[str, ...] = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+)
+"""Base URLs the files are downloaded from, tried in order."""
+
+_IDX_NDIM = {2051: 3, 2049: 1}  # IDX magic number -> number of dimensions (images, labels)
+_SPLITS = {"train": 60_000, "t10k": 10_000}
+_ALL_NAMES = ", ".join(MNIST_FILES)
+
+
+class MNISTDataError(Exception):
+    """Base class of every MNIST data problem."""
+
+
+class MNISTNotFoundError(MNISTDataError):
+    """The files are not there and cannot be downloaded."""
+
+
+class MNISTChecksumError(MNISTDataError):
+    """A file's sha256 differs from the published one."""
+
+
+class IDXFormatError(MNISTDataError):
+    """A file is not a well-formed gzip'd IDX file of the expected shape."""
+
+
+def locate_mnist(
+    data_dir: str | os.PathLike[str] | None = None, *, download: bool = True, progress: bool = True
+) -> Path:
+    """Return a directory holding the four MNIST files, each verified against its sha256.
+
+    Only the cache is ever downloaded into (with ``download=True``, showing a progress bar when
+    ``progress``); an explicit ``data_dir`` or ``MNIST_BOOK_DATA_DIR`` is used as it is.
+    """
+    in_cache = False
+    if data_dir is not None:
+        directory = Path(data_dir).expanduser().resolve()
+        where = f"{directory} (the data_dir argument)"
+        fix = "Put the four files there, or leave out data_dir to download them."
+    elif (directory := paths.configured_data_dir()) is not None:
+        where = f"{directory} (from {paths.DATA_DIR_ENV})"
+        fix = f"Put the four files there, or unset {paths.DATA_DIR_ENV} to download them."
+    else:
+        in_cache, directory = True, paths.cache_dir() / "data"
+        where = f"the cache {directory}"
+        fix = f"Call with download=True, or set {paths.DATA_DIR_ENV} to a directory holding them."
+        if download and _missing(directory):
+            _download(directory, progress)
+    if missing := _missing(directory):
+        state = f"lacks {', '.join(missing)}"
+        if not directory.is_dir():
+            state = f"does not exist (it should hold {_ALL_NAMES})"
+        raise MNISTNotFoundError(f"MNIST data not found: {where} {state}. {fix}")
+    for name in MNIST_FILES:
+        _verify(directory / name, in_cache=in_cache)
+    return directory
+
+
+def _missing(directory: Path) -> list[str]:
+    return [name for name in MNIST_FILES if not (directory / name).is_file()]
+
+
+def _download(directory: Path, progress: bool) -> None:
+    """Download the missing files into `directory`, one process at a time."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise MNISTNotFoundError(
+            f"Cannot create the MNIST cache directory {directory} ({error}). Set "
+            f"{paths.CACHE_DIR_ENV} to a writable directory, or {paths.DATA_DIR_ENV} to a "
+            "directory holding the four files."
+        ) from error
+    with FileLock(directory / ".download.lock"):
+        for name in _missing(directory):  # another process may have fetched some meanwhile
+            failures = []
+            for mirror in MIRRORS:
+                try:  # pooch downloads to a temporary name and renames only once verified
+                    pooch.retrieve(
+                        mirror + name,
+                        known_hash=f"sha256:{MNIST_FILES[name]}",
+                        fname=name,
+                        path=directory,
+                        progressbar=progress,
+                    )
+                    break
+                except (OSError, ValueError) as error:  # network, HTTP or hash mismatch
+                    failures.append(f"  {mirror + name}: {type(error).__name__}: {error}")
+            else:
+                raise MNISTNotFoundError(
+                    f"Could not download {name} into {directory}; every mirror failed:\n"
+                    + "\n".join(failures)
+                    + f"\nCheck the internet connection, or, to work offline, set "
+                    f"{paths.DATA_DIR_ENV} to a directory holding the four files ({_ALL_NAMES})."
+                )
+
+
+def _verify(path: Path, *, in_cache: bool) -> None:
+    """Raise MNISTChecksumError unless `path` has its published sha256."""
+    expected = MNIST_FILES[path.name]
+    with path.open("rb") as file:
+        actual = hashlib.file_digest(file, "sha256").hexdigest()
+    if actual != expected:
+        fix = (
+            f"Delete it ({path}) and it will be downloaded again."
+            if in_cache
+            else f"Restore the original file (download it again from {MIRRORS[0]}{path.name})."
+        )
+        raise MNISTChecksumError(
+            f"{path.name} at {path} is corrupt, truncated or another file: its sha256 is {actual}, "
+            f"expected {expected}. {fix}"
+        )
+
+
+def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
+    """Parse a gzip'd IDX file: uint8 images ``(count, 28, 28)`` or labels ``(count,)``.
+
+    The header is checked strictly and the payload must hold exactly the announced items. The
+    result is a new, writeable array.
+    """
+    path = Path(path)
+    try:
+        with gzip.open(path, "rb") as file:
+            magic = int.from_bytes(file.read(4), "big")
+            if magic not in _IDX_NDIM:
+                raise IDXFormatError(
+                    f"{path} is not an MNIST IDX file: magic number {magic}, expected 2051 "
+                    "(images) or 2049 (labels). Use one of the original MNIST files."
+                )
+            header = file.read(4 * _IDX_NDIM[magic])
+            dims = tuple(int.from_bytes(header[i : i + 4], "big") for i in range(0, len(header), 4))
+            if len(header) < 4 * _IDX_NDIM[magic] or (magic == 2051 and dims[1:] != (28, 28)):
+                raise IDXFormatError(
+                    f"{path} has a bad header: dimensions {dims}, expected "
+                    f"{'(count, 28, 28)' if magic == 2051 else '(count,)'}. "
+                    "Use one of the original MNIST files."
+                )
+            array = np.empty(dims, dtype=np.uint8)
+            read = file.readinto(array.reshape(-1))  # a view: fills `array` in place
+            trailing = file.read(1)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise IDXFormatError(
+            f"{path} is not a complete gzip file ({error}): it is truncated or corrupt. "
+            "Replace it with an intact copy of the original file."
+        ) from error
+    if read != math.prod(dims) or trailing:
+        raise IDXFormatError(
+            f"{path} holds {'more' if trailing else f'only {read}'} payload bytes for dimensions "
+            f"{dims} ({math.prod(dims)} expected): it is truncated or damaged. "
+            "Replace it with an intact copy of the original file."
+        )
+    return array
+
+
+def load_mnist(
+    data_dir: str | os.PathLike[str] | None = None, *, download: bool = True, progress: bool = True
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Return ``(x_train, y_train), (x_test, y_test)`` like ``keras.datasets.mnist.load_data()``.
+
+    Images are uint8 ``(n, 28, 28)``, labels uint8 ``(n,)``; see `locate_mnist` for where the
+    files come from.
+    """
+    directory = locate_mnist(data_dir, download=download, progress=progress)
+    splits = []
+    for split, count in _SPLITS.items():
+        images = read_idx(directory / f"{split}-images-idx3-ubyte.gz")
+        labels = read_idx(directory / f"{split}-labels-idx1-ubyte.gz")
+        if images.shape != (count, 28, 28) or labels.shape != (count,):
+            raise IDXFormatError(
+                f"The {split} files in {directory} hold images {images.shape} and labels "
+                f"{labels.shape}, expected ({count}, 28, 28) and ({count},). "
+                "Use the original MNIST files."
+            )
+        splits.append((images, labels))
+    return splits[0], splits[1]
+
+
+def scale_pixels(images: np.ndarray) -> np.ndarray:
+    """Scale uint8 pixels 0..255 to float32 in [0, 1]; anything but uint8 is rejected."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise ValueError(
+            f"scale_pixels expects uint8 pixels 0..255 as returned by load_mnist, got "
+            f"{images.dtype}: are they already scaled? Pass the original uint8 images."
+        )
+    scaled = images.astype(np.float32)
+    scaled /= np.float32(255)
+    return scaled
+
+
+def data_checksums() -> dict[str, str]:
+    """The published sha256 of each MNIST file (a copy of `MNIST_FILES`)."""
+    return dict(MNIST_FILES)

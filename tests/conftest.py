@@ -1,0 +1,36 @@
+"""Point the tests at the real MNIST files when ``../shared/data/mnist`` is beside the checkout."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from mnist_book.data import MNIST_FILES
+from mnist_book.paths import CACHE_DIR_ENV, DATA_DIR_ENV
+
+SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+
+if not os.environ.get(DATA_DIR_ENV) and (SHARED_MNIST / "SHA256SUMS").is_file():
+    os.environ[DATA_DIR_ENV] = str(SHARED_MNIST)
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """The directory holding the real MNIST files; fails (never skips) when there is none."""
+    configured = os.environ.get(DATA_DIR_ENV)
+    directory = Path(configured).expanduser().resolve() if configured else None
+    if directory is None or not all((directory / name).is_file() for name in MNIST_FILES):
+        pytest.fail(
+            f"The real MNIST files are needed: set {DATA_DIR_ENV} to a directory holding "
+            f"{', '.join(MNIST_FILES)} (now {configured!r}; {SHARED_MNIST} is not there either)."
+        )
+    return directory
+
+
+@pytest.fixture
+def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty cache directory, set as MNIST_BOOK_CACHE_DIR for one test."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setenv(CACHE_DIR_ENV, str(cache))
+    return cache
