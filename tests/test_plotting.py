@@ -1,0 +1,253 @@
+"""The figures: what each one draws, and that drawing leaves matplotlib's settings alone."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.colors import same_color
+from matplotlib.figure import Figure
+
+from mnist_book import plotting
+from mnist_book.plotting import CORRECT_COLOR, WRONG_COLOR
+
+RNG = np.random.default_rng(0)
+IMAGES = RNG.integers(0, 256, size=(40, 28, 28), dtype=np.uint8)
+LABELS = np.arange(40) % 10
+HISTORY = {
+    "loss": [0.9, 0.5, 0.4],
+    "accuracy": [0.7, 0.85, 0.9],
+    "val_loss": [0.6, 0.5, 0.45],
+    "val_accuracy": [0.8, 0.86, 0.88],
+}
+
+
+def probabilities_for(predictions, confidence=0.9):
+    probabilities = np.full((len(predictions), 10), (1 - confidence) / 9)
+    probabilities[np.arange(len(predictions)), predictions] = confidence
+    return probabilities
+
+
+def image_axes(figure):
+    return [ax for ax in figure.axes if ax.images]
+
+
+def cell_text(ax, row, col):
+    """The annotation of heatmap cell (row, col), or None if it has none."""
+    for text in ax.texts:
+        if text.get_position() == (col + 0.5, row + 0.5):
+            return text.get_text()
+    return None
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+EVERY_FUNCTION = {
+    "sample_grid": lambda: plotting.sample_grid(IMAGES, LABELS),
+    "class_distribution": lambda: plotting.class_distribution(LABELS, LABELS[:20]),
+    "pixel_histogram": lambda: plotting.pixel_histogram(IMAGES),
+    "training_curves": lambda: plotting.training_curves(HISTORY, title="t"),
+    "prediction_grid": lambda: plotting.prediction_grid(IMAGES, LABELS, probabilities_for(LABELS)),
+    "confusion_heatmap": lambda: plotting.confusion_heatmap(np.eye(10, dtype=int) * 5 + 1),
+    "misclassified_gallery": lambda: plotting.misclassified_gallery(
+        IMAGES, LABELS, {"a": LABELS, "b": (LABELS + 1) % 10}, [0, 1, 2]
+    ),
+    "model_comparison": lambda: plotting.model_comparison(["a", "b"], [0.9, 0.99], [10, 1000]),
+    "per_class_accuracy_plot": lambda: plotting.per_class_accuracy_plot(
+        pd.DataFrame({"a": np.linspace(0.8, 0.9, 10), "b": np.linspace(0.95, 0.99, 10)})
+    ),
+}
+
+
+@pytest.mark.parametrize("name", EVERY_FUNCTION)
+def test_returns_a_figure_without_changing_rcparams_or_registering_it(name):
+    before = dict(matplotlib.rcParams)
+    figure = EVERY_FUNCTION[name]()
+    assert isinstance(figure, Figure)
+    assert dict(matplotlib.rcParams) == before
+    # Detached from pyplot, so a notebook shows it once, where it is returned.
+    assert plt.get_fignums() == []
+
+
+def test_style_is_applied_inside_the_figures():
+    figure = plotting.training_curves(HISTORY)
+    ax = figure.axes[0]
+    assert not ax.spines["top"].get_visible()
+    assert ax.xaxis.get_label().get_fontsize() == plotting.STYLE["axes.labelsize"]
+    assert matplotlib.rcParams["axes.spines.top"]  # the global default is untouched
+
+
+def test_sample_grid_shows_the_first_images_with_their_labels():
+    figure = plotting.sample_grid(IMAGES, LABELS, rows=2, cols=3, title="digits")
+    images = image_axes(figure)
+    assert len(figure.axes) == 6 and len(images) == 6
+    assert [ax.get_title() for ax in images] == ["0", "1", "2", "3", "4", "5"]
+    np.testing.assert_array_equal(images[1].images[0].get_array(), IMAGES[1])
+    assert images[0].images[0].get_cmap().name == "gray_r"
+    assert all(not ax.get_xticks().size and not ax.get_yticks().size for ax in images)
+    assert figure.get_suptitle() == "digits"
+
+
+def test_sample_grid_with_fewer_images_than_cells_hides_the_rest():
+    figure = plotting.sample_grid(IMAGES[:5], LABELS[:5], rows=2, cols=4)
+    assert len(image_axes(figure)) == 5
+    assert sum(ax.axison for ax in figure.axes) == 5
+
+
+def test_sample_grid_accepts_flattened_images():
+    figure = plotting.sample_grid(IMAGES.reshape(40, 784), LABELS, rows=1, cols=2)
+    assert image_axes(figure)[0].images[0].get_array().shape == (28, 28)
+
+
+def test_class_distribution_bars_are_shares_of_each_set():
+    train = np.repeat(np.arange(10), 10)  # balanced
+    test = np.array([1] * 6 + [7] * 4)
+    figure = plotting.class_distribution(train, test)
+    (ax,) = figure.axes
+    heights = [patch.get_height() for patch in ax.patches if patch.get_width() > 0]
+    assert len(heights) == 20
+    assert sum(heights[:10]) == pytest.approx(100) and sum(heights[10:]) == pytest.approx(100)
+    assert sorted(heights[10:])[-2:] == pytest.approx([40, 60])
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert legend[:2] == ["train (100 images)", "test (10 images)"]
+
+
+def test_pixel_histogram_is_log_scaled_and_annotates_the_mean_and_zeros():
+    images = np.zeros((2, 28, 28), dtype=np.uint8)
+    images[:, :14] = 100  # half the pixels at 100: mean 50
+    figure = plotting.pixel_histogram(images)
+    (ax,) = figure.axes
+    assert ax.get_yscale() == "log"
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["mean = 50"]
+    assert any(text.get_text() == "50.0% of all pixels are 0" for text in ax.texts)
+
+
+def test_training_curves_with_validation_two_lines_per_axes():
+    figure = plotting.training_curves(HISTORY, title="hidden_layer")
+    loss_ax, accuracy_ax = figure.axes
+    assert (loss_ax.get_ylabel(), accuracy_ax.get_ylabel()) == ("loss", "accuracy")
+    assert len(loss_ax.get_lines()) == 2 and len(accuracy_ax.get_lines()) == 2
+    train, validation = accuracy_ax.get_lines()
+    np.testing.assert_array_equal(train.get_xdata(), [1, 2, 3])
+    np.testing.assert_array_equal(validation.get_ydata(), HISTORY["val_accuracy"])
+    assert [text.get_text() for text in loss_ax.get_legend().get_texts()] == ["train", "validation"]
+    assert all(float(tick).is_integer() for tick in loss_ax.get_xticks())
+    assert figure.get_suptitle() == "hidden_layer"
+
+
+def test_training_curves_without_validation_one_line_per_axes():
+    figure = plotting.training_curves({"loss": [0.5, 0.3], "accuracy": [0.8, 0.9]})
+    assert [len(ax.get_lines()) for ax in figure.axes] == [1, 1]
+    assert figure.get_suptitle() == ""
+
+
+def test_training_curves_needs_loss_and_accuracy():
+    with pytest.raises(ValueError, match="accuracy"):
+        plotting.training_curves({"loss": [0.5]})
+
+
+def test_prediction_grid_marks_exactly_the_mistakes_in_red():
+    predictions = LABELS.copy()
+    predictions[[1, 4]] = [7, 0]
+    figure = plotting.prediction_grid(
+        IMAGES, LABELS, probabilities_for(predictions), rows=2, cols=3
+    )
+    axes = image_axes(figure)
+    assert len(axes) == 6
+    red = [i for i, ax in enumerate(axes) if same_color(ax.title.get_color(), WRONG_COLOR)]
+    green = [i for i, ax in enumerate(axes) if same_color(ax.title.get_color(), CORRECT_COLOR)]
+    assert red == [1, 4] and green == [0, 2, 3, 5]
+    assert axes[1].get_title() == "pred 7 (90%)\ntrue 1"
+    assert same_color(axes[1].spines["left"].get_edgecolor(), WRONG_COLOR)
+    assert not same_color(axes[0].spines["left"].get_edgecolor(), WRONG_COLOR)
+
+
+def test_prediction_grid_shows_the_given_indices_in_order():
+    figure = plotting.prediction_grid(
+        IMAGES, LABELS, probabilities_for(LABELS), rows=2, cols=3, indices=[13, 2]
+    )
+    axes = image_axes(figure)
+    assert [ax.get_title().split("\n")[1] for ax in axes] == ["true 3", "true 2"]
+    np.testing.assert_array_equal(axes[0].images[0].get_array(), IMAGES[13])
+
+
+def test_confusion_heatmap_annotates_counts_and_labels_its_axes():
+    confusion = np.diag([50, 60, 70])
+    confusion[1, 0] = 5
+    confusion[2, 1] = 12
+    figure = plotting.confusion_heatmap(confusion, title="test set")
+    ax = figure.axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("Predicted digit", "True digit")
+    assert ax.get_title() == "test set"
+    assert cell_text(ax, 1, 0) == "5"
+    assert cell_text(ax, 2, 1) == "12"
+    assert cell_text(ax, 1, 1) == "60"
+    assert cell_text(ax, 0, 1) is None  # no mistakes there: left blank
+
+
+def test_confusion_heatmap_normalized_rows_as_percentages():
+    confusion = np.array([[3, 1], [0, 8]])
+    ax = plotting.confusion_heatmap(confusion, normalize=True).axes[0]
+    assert cell_text(ax, 0, 0) == "75.0%"
+    assert cell_text(ax, 0, 1) == "25.0%"
+    assert cell_text(ax, 1, 1) == "100.0%"
+
+
+def test_misclassified_gallery_colours_each_models_guess():
+    predictions = {"single_layer": np.array([9, 1, 2]), "convnet": np.array([0, 1, 5])}
+    figure = plotting.misclassified_gallery(IMAGES[:3], LABELS[:3], predictions, [0, 2], cols=4)
+    axes = image_axes(figure)
+    assert len(axes) == 2
+    assert axes[0].get_title() == "true 0"
+    guesses = {text.get_text(): text.get_color() for text in axes[0].texts}
+    assert list(guesses) == ["single_layer: 9", "convnet: 0"]
+    assert same_color(guesses["single_layer: 9"], WRONG_COLOR)
+    assert same_color(guesses["convnet: 0"], CORRECT_COLOR)
+    third = {text.get_text(): text.get_color() for text in axes[1].texts}
+    assert same_color(third["convnet: 5"], WRONG_COLOR)
+
+
+def test_misclassified_gallery_with_one_model_titles_like_prediction_grid():
+    figure = plotting.misclassified_gallery(IMAGES, LABELS, {"convnet": LABELS + 0}, [4])
+    (ax,) = image_axes(figure)
+    assert ax.get_title() == "pred 4\ntrue 4"
+    assert same_color(ax.title.get_color(), CORRECT_COLOR)
+
+
+def test_model_comparison_annotates_accuracy_and_zooms_in():
+    figure = plotting.model_comparison(["small", "big"], [0.925, 0.991])
+    (ax,) = figure.axes
+    assert [text.get_text() for text in ax.texts] == ["92.50%", "99.10%"]
+    assert 80 <= ax.get_xlim()[0] < 92.5 and ax.get_xlim()[1] == 100
+    assert [label.get_text() for label in ax.get_yticklabels()] == ["small", "big"]
+
+
+def test_model_comparison_with_parameters_adds_a_log_scale_panel():
+    figure = plotting.model_comparison(["a", "b", "c"], [0.9, 0.95, 0.99], [7_850, 79_510, 34_826])
+    accuracy_ax, size_ax = figure.axes
+    assert accuracy_ax.get_xscale() == "linear" and size_ax.get_xscale() == "log"
+    assert [text.get_text() for text in size_ax.texts] == ["7,850", "79,510", "34,826"]
+    with pytest.raises(ValueError, match="Lengths differ"):
+        plotting.model_comparison(["a", "b"], [0.9, 0.95], [1])
+
+
+def test_per_class_accuracy_plot_one_series_per_model_in_percent():
+    table = pd.DataFrame(
+        {"single_layer": np.linspace(0.85, 0.95, 10), "convnet": np.linspace(0.97, 0.995, 10)},
+        index=pd.RangeIndex(10, name="digit"),
+    )
+    figure = plotting.per_class_accuracy_plot(table)
+    (ax,) = figure.axes
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["single_layer", "convnet"]
+    assert [label.get_text() for label in ax.get_xticklabels()] == [str(d) for d in range(10)]
+    single_layer, convnet = [line for line in ax.get_lines() if len(line.get_ydata())]
+    np.testing.assert_allclose(single_layer.get_ydata(), 100 * table["single_layer"])
+    np.testing.assert_allclose(convnet.get_ydata(), 100 * table["convnet"])
+    assert ax.yaxis.get_major_formatter()(90, 0) == "90%"
