@@ -455,3 +455,18 @@ def test_concurrent_download_waits_for_the_lock(cache_data, mirror, mnist_dir):
     worker.join(timeout=10)
     assert outcome == [cache_data]
     assert mirror.requests == []
+
+
+def test_class_counts_counts_every_digit_including_absent_ones():
+    np.testing.assert_array_equal(
+        data.class_counts(np.array([0, 3, 3, 9], dtype=np.uint8)), [1, 0, 0, 2, 0, 0, 0, 0, 0, 1]
+    )
+
+
+def test_pixel_statistics_on_a_tiny_image():
+    stats = data.pixel_statistics(np.array([[0, 0], [255, 1]], dtype=np.uint8))
+    assert stats["pixels"] == 4
+    assert (stats["min"], stats["max"]) == (0, 255)
+    assert stats["mean"] == 64.0
+    assert stats["fraction 0 (background)"] == 0.5
+    assert stats["fraction 255 (full ink)"] == 0.25

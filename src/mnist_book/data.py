@@ -16,6 +16,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pooch
 from filelock import FileLock
 
@@ -227,3 +228,25 @@ def scale_pixels(images: np.ndarray) -> np.ndarray:
 def data_checksums() -> dict[str, str]:
     """The published sha256 of each MNIST file (a copy of `MNIST_FILES`)."""
     return dict(MNIST_FILES)
+
+
+def class_counts(labels: np.ndarray) -> np.ndarray:
+    """How many of `labels` are each digit 0-9 (an array of 10 counts)."""
+    return np.bincount(np.asarray(labels), minlength=10)
+
+
+def pixel_statistics(images: np.ndarray) -> pd.Series:
+    """Summary statistics of uint8 pixel values: range, mean, spread and how many are blank."""
+    pixels = np.asarray(images).ravel()
+    return pd.Series(
+        {
+            "pixels": pixels.size,
+            "min": int(pixels.min()),
+            "max": int(pixels.max()),
+            "mean": float(pixels.mean()),
+            "std": float(pixels.std()),
+            "fraction 0 (background)": float(np.mean(pixels == 0)),
+            "fraction 255 (full ink)": float(np.mean(pixels == 255)),
+        },
+        name="pixel value",
+    )

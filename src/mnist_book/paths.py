@@ -6,6 +6,9 @@ Two environment variables configure it:
   the data is read from there and never downloaded (fully offline use).
 - ``MNIST_BOOK_CACHE_DIR``: where downloaded data and trained models are cached. Defaults to
   the per-user cache directory (``~/.cache/mnist-book`` on Linux).
+
+The site build sets a third, ``MNIST_BOOK_RUN_LOG``, for the pages it executes: a file to
+which every `mnist_book.training.train` call appends its result as a JSON line.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import platformdirs
 
 DATA_DIR_ENV = "MNIST_BOOK_DATA_DIR"
 CACHE_DIR_ENV = "MNIST_BOOK_CACHE_DIR"
+RUN_LOG_ENV = "MNIST_BOOK_RUN_LOG"
 
 
 def cache_dir() -> Path:

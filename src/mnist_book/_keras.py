@@ -1,0 +1,43 @@
+"""Import Keras without TensorFlow's start-up log lines.
+
+Importing TensorFlow 2.21 writes INFO lines (oneDNN, CPU features, an absl preamble) straight
+to file descriptor 2, where no Python-level setting reaches them, and a Jupyter kernel shows
+them to the reader as red stderr. They are written during the import alone, so the import
+runs with descriptor 2 pointed at a temporary file; if the import fails, what it wrote is
+replayed so nothing that explains the failure is lost.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from types import ModuleType
+
+
+def _import_quietly() -> tuple[ModuleType, ModuleType]:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # later C++ INFO/WARNING lines
+    if "keras" in sys.modules:
+        import keras
+        import tensorflow
+
+        return keras, tensorflow
+    sys.stderr.flush()
+    saved_stderr = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import keras
+            import tensorflow
+        except BaseException:
+            os.dup2(saved_stderr, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved_stderr, 2)
+            os.close(saved_stderr)
+    return keras, tensorflow
+
+
+keras, tensorflow = _import_quietly()

@@ -1,0 +1,304 @@
+"""Train a registered model on MNIST, with results cached on disk.
+
+`train("hidden_layer")` trains with the site's recipe for that model, evaluates on the test
+set and returns a `TrainResult`. The trained model and its history are saved under a key
+made of everything that determines the result (model name, config, data checksums, the
+source of the modules that train, and the Keras and TensorFlow versions), so asking for the
+same training again loads it in well under a second instead of retraining.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import filelock
+import numpy as np
+
+import mnist_book
+from mnist_book import data, models, paths
+from mnist_book._keras import keras, tensorflow
+from mnist_book.data import load_mnist
+from mnist_book.evaluation import Evaluation, evaluate
+from mnist_book.models import build_model, get_spec, prepare_images
+
+_MODEL_FILE = "model.keras"
+_METRIC_ORDER = ("loss", "accuracy", "val_loss", "val_accuracy")
+_RESULT_FILE = "result.json"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train: epochs, batch size, random seed and the validation fraction.
+
+    `train_size` limits training to the first N training images (quick experiments and
+    tests); None uses all 60,000. Validation takes the last `validation_split` of them.
+    """
+
+    epochs: int = 5
+    batch_size: int = 32
+    seed: int = 0
+    validation_split: float = 0.1
+    train_size: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError(f"epochs and batch_size must be positive, got {self}.")
+        if not 0.0 <= self.validation_split < 1.0:
+            raise ValueError(f"validation_split must be in [0, 1), got {self.validation_split}.")
+        if self.train_size is not None and self.train_size < 1:
+            raise ValueError(f"train_size must be positive or None, got {self.train_size}.")
+
+
+RECIPES: dict[str, TrainConfig] = {
+    "single_layer": TrainConfig(epochs=10, batch_size=32),
+    "hidden_layer": TrainConfig(epochs=15, batch_size=128),
+    "flatten": TrainConfig(epochs=25, batch_size=128),
+    "convnet": TrainConfig(epochs=15, batch_size=128),
+}
+"""The configuration the site trains each registered model with."""
+
+
+@dataclass
+class TrainResult:
+    """A trained model with its per-epoch history and test-set results."""
+
+    name: str
+    config: TrainConfig
+    model: keras.Model = field(repr=False)
+    history: dict[str, list[float]] = field(repr=False)
+    test_loss: float
+    test_accuracy: float
+    train_seconds: float
+    params: int
+    from_cache: bool
+
+    def evaluate(self, images: np.ndarray, labels: np.ndarray) -> Evaluation:
+        """Predictions and error analysis on MNIST `images` (uint8, as loaded) and `labels`."""
+        return evaluate(self.model, prepare_images(self.name, images), labels)
+
+    def summary(self) -> dict[str, Any]:
+        """The result as plain JSON-ready values (the site's `results.json` entries)."""
+        return {
+            "name": self.name,
+            "test_accuracy": self.test_accuracy,
+            "test_loss": self.test_loss,
+            "epochs": self.config.epochs,
+            "train_seconds": self.train_seconds,
+            "params": self.params,
+            "config": asdict(self.config),
+        }
+
+
+def recipe(name: str) -> TrainConfig:
+    """The site's training configuration for the registered model `name`."""
+    get_spec(name)
+    return RECIPES[name]
+
+
+def cache_key(name: str, config: TrainConfig) -> str:
+    """A hash of everything that determines the result of training `name` with `config`."""
+    sources = {
+        Path(source).name: hashlib.sha256(Path(source).read_bytes()).hexdigest()
+        for source in (data.__file__, models.__file__, __file__)
+    }
+    identity = {
+        "name": name,
+        "config": asdict(config),
+        "data": data.data_checksums(),
+        "sources": sources,
+        "mnist_book": mnist_book.__version__,
+        "keras": keras.__version__,
+        "tensorflow": tensorflow.__version__,
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
+
+def train(
+    name: str,
+    config: TrainConfig | None = None,
+    *,
+    use_cache: bool = True,
+    log: Callable[[str], None] = print,
+) -> TrainResult:
+    """Train model `name` (with the site's recipe unless `config` is given) and evaluate it.
+
+    Prints one line per epoch through `log`. With `use_cache`, a previous identical training
+    is loaded from `mnist_book.paths.cache_dir() / "models"` instead of retraining; an
+    unreadable cache entry is discarded with a warning and retrained.
+    """
+    config = config or recipe(name)
+    if use_cache:
+        entry = paths.cache_dir() / "models" / f"{name}-{cache_key(name, config)[:20]}"
+        with _locked(entry):
+            result = _load_entry(entry, name, config)
+            if result is None:
+                result = _train_and_evaluate(name, config, log)
+                _save_entry(entry, result)
+            else:
+                log(f"Loaded {name} from the cache (trained in {result.train_seconds:.1f} s).")
+                log(_epoch_line(config.epochs - 1, config.epochs, result.history))
+    else:
+        result = _train_and_evaluate(name, config, log)
+    log(f"Test accuracy {result.test_accuracy:.2%}, test loss {result.test_loss:.4f}.")
+    _append_run_log(result)
+    return result
+
+
+def _train_and_evaluate(name: str, config: TrainConfig, log: Callable[[str], None]) -> TrainResult:
+    (x_train, y_train), (x_test, y_test) = load_mnist()
+    if config.train_size is not None:
+        x_train, y_train = x_train[: config.train_size], y_train[: config.train_size]
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(name)
+    log(f"Training {name} ({model.count_params():,} parameters) for {config.epochs} epochs.")
+    epoch_log = _EpochLog(config.epochs, log)
+    started = time.perf_counter()
+    fitted = model.fit(
+        prepare_images(name, x_train),
+        y_train,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        validation_split=config.validation_split,
+        callbacks=[epoch_log],
+        verbose=0,
+    )
+    train_seconds = time.perf_counter() - started
+    history = {key: [float(v) for v in values] for key, values in fitted.history.items()}
+    history["seconds"] = epoch_log.seconds
+    test_loss, test_accuracy = model.evaluate(
+        prepare_images(name, x_test), y_test, batch_size=1024, verbose=0
+    )
+    return TrainResult(
+        name=name,
+        config=config,
+        model=model,
+        history=history,
+        test_loss=float(test_loss),
+        test_accuracy=float(test_accuracy),
+        train_seconds=train_seconds,
+        params=model.count_params(),
+        from_cache=False,
+    )
+
+
+class _EpochLog(keras.callbacks.Callback):
+    """One line per epoch instead of Keras's progress bars; records each epoch's seconds."""
+
+    def __init__(self, epochs: int, log: Callable[[str], None]):
+        super().__init__()
+        self.epochs, self.log = epochs, log
+        self.seconds: list[float] = []
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.seconds.append(time.perf_counter() - self.started)
+        history = {key: [float(value)] for key, value in (logs or {}).items()}
+        history["seconds"] = self.seconds[-1:]
+        self.log(_epoch_line(epoch, self.epochs, history, index=0))
+
+
+def _epoch_line(
+    epoch: int, epochs: int, history: dict[str, list[float]], index: int | None = None
+) -> str:
+    """`Epoch 3/10: loss 0.2706 - accuracy 0.9253 - ... (1.4 s)` from history[key][index]."""
+    index = epoch if index is None else index
+    metrics = " - ".join(
+        f"{key} {history[key][index]:.4f}" for key in _METRIC_ORDER if key in history
+    )
+    return f"Epoch {epoch + 1:>2}/{epochs}: {metrics} ({history['seconds'][index]:.1f} s)"
+
+
+@contextmanager
+def _locked(entry: Path) -> Iterator[None]:
+    """Hold a lock for `entry`, so concurrent builds train a model once; lockless if unwritable."""
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(str(entry) + ".lock")
+        lock.acquire()
+    except OSError as error:
+        warnings.warn(
+            f"Cannot lock the model cache at {entry.parent} ({error}); training without it. "
+            f"Set {paths.CACHE_DIR_ENV} to a writable directory to cache trained models.",
+            stacklevel=3,
+        )
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _load_entry(entry: Path, name: str, config: TrainConfig) -> TrainResult | None:
+    if not entry.exists():
+        return None
+    try:
+        stored = json.loads((entry / _RESULT_FILE).read_text())
+        if stored["name"] != name or stored["config"] != asdict(config):
+            raise ValueError("the stored name or config does not match its key")
+        model = keras.saving.load_model(entry / _MODEL_FILE)
+        return TrainResult(
+            name=name,
+            config=config,
+            model=model,
+            history=stored["history"],
+            test_loss=stored["test_loss"],
+            test_accuracy=stored["test_accuracy"],
+            train_seconds=stored["train_seconds"],
+            params=model.count_params(),
+            from_cache=True,
+        )
+    except Exception as error:  # any unreadable entry is retrained, never trusted
+        warnings.warn(
+            f"Discarding the unreadable cached model at {entry} ({type(error).__name__}: "
+            f"{error}); retraining {name}.",
+            stacklevel=3,
+        )
+        shutil.rmtree(entry, ignore_errors=True)
+        return None
+
+
+def _save_entry(entry: Path, result: TrainResult) -> None:
+    """Write the entry to a temporary directory, then rename it into place (atomic)."""
+    stored = {
+        "name": result.name,
+        "config": asdict(result.config),
+        "history": result.history,
+        "test_loss": result.test_loss,
+        "test_accuracy": result.test_accuracy,
+        "train_seconds": result.train_seconds,
+    }
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=entry.parent))
+        try:
+            result.model.save(staging / _MODEL_FILE)
+            (staging / _RESULT_FILE).write_text(json.dumps(stored))
+            os.replace(staging, entry)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    except OSError as error:
+        warnings.warn(
+            f"Could not write the model cache at {entry.parent} ({error}); the result is "
+            f"not cached. Set {paths.CACHE_DIR_ENV} to a writable directory with free space.",
+            stacklevel=3,
+        )
+
+
+def _append_run_log(result: TrainResult) -> None:
+    run_log = os.environ.get(paths.RUN_LOG_ENV)
+    if run_log:
+        with open(run_log, "a", encoding="utf-8") as stream:
+            stream.write(json.dumps(result.summary()) + "\n")

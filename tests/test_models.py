@@ -1,0 +1,60 @@
+"""The model registry: names, architectures, compilation and input preparation."""
+
+import numpy as np
+import pytest
+
+from mnist_book.models import MODEL_NAMES, build_model, get_spec, prepare_images
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [("single_layer", 7_850), ("hidden_layer", 79_510), ("flatten", 79_510), ("convnet", 34_826)],
+)
+def test_parameter_counts(name, params):
+    assert build_model(name).count_params() == params
+
+
+def test_registry_order_is_the_site_order():
+    assert MODEL_NAMES == ("single_layer", "hidden_layer", "flatten", "convnet")
+
+
+def test_unknown_name_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="single_layer, hidden_layer, flatten, convnet"):
+        get_spec("resnet")
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_compiled_with_adam_sparse_cross_entropy_and_accuracy(name):
+    compiled = build_model(name).get_compile_config()
+    assert compiled["optimizer"]["class_name"] == "Adam"
+    assert compiled["loss"]["class_name"] == "SparseCategoricalCrossentropy"
+    assert compiled["metrics"] == ["accuracy"]
+
+
+@pytest.mark.parametrize(
+    ("name", "shape"),
+    [("single_layer", (3, 784)), ("flatten", (3, 28, 28)), ("convnet", (3, 28, 28, 1))],
+)
+def test_prepare_images_scales_and_shapes_for_the_model(name, shape):
+    images = np.full((3, 28, 28), 255, dtype=np.uint8)
+    prepared = prepare_images(name, images)
+    assert prepared.shape == shape
+    assert prepared.dtype == np.float32
+    assert prepared.max() == 1.0
+
+
+def test_output_layers_match_the_seed_notebook():
+    assert build_model("single_layer").layers[-1].activation.__name__ == "sigmoid"
+    assert build_model("hidden_layer").layers[0].activation.__name__ == "relu"
+    assert build_model("convnet").layers[-1].activation.__name__ == "softmax"
+
+
+def test_flatten_model_is_the_hidden_layer_model_on_images():
+    """Same weights give the same predictions: Flatten only reshapes."""
+    hidden, flatten = build_model("hidden_layer"), build_model("flatten")
+    flatten.set_weights(hidden.get_weights())
+    images = np.random.default_rng(0).integers(0, 256, size=(5, 28, 28), dtype=np.uint8)
+    np.testing.assert_array_equal(
+        hidden.predict(prepare_images("hidden_layer", images), verbose=0),
+        flatten.predict(prepare_images("flatten", images), verbose=0),
+    )

@@ -1,0 +1,132 @@
+"""Training on a slice of the real data, and the trained-model cache."""
+
+import json
+
+import numpy as np
+import pytest
+
+from mnist_book import training
+from mnist_book.paths import RUN_LOG_ENV
+from mnist_book.training import TrainConfig, cache_key, recipe, train
+
+SMALL = TrainConfig(epochs=2, batch_size=64, train_size=3_000)
+
+
+@pytest.fixture
+def quiet_train(isolated_cache):
+    """`train` that collects its printed lines instead of printing them."""
+    lines: list[str] = []
+
+    def run(name="single_layer", config=SMALL, **kwargs):
+        lines.clear()
+        return train(name, config, log=lines.append, **kwargs), list(lines)
+
+    return run
+
+
+def test_small_training_beats_chance_by_far(quiet_train):
+    result, lines = quiet_train("hidden_layer")
+    assert result.test_accuracy > 0.80  # chance is 0.10
+    assert result.params == 79_510
+    assert not result.from_cache
+    assert [line.split(":")[0] for line in lines if line.startswith("Epoch")] == [
+        "Epoch  1/2",
+        "Epoch  2/2",
+    ]
+    assert set(result.history) == {"loss", "accuracy", "val_loss", "val_accuracy", "seconds"}
+    assert all(len(values) == 2 for values in result.history.values())
+
+
+def test_second_identical_training_is_a_cache_load(quiet_train, monkeypatch):
+    first, _ = quiet_train()
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("retrained although the cache holds this training")
+
+    monkeypatch.setattr(training, "_train_and_evaluate", no_training)
+    second, lines = quiet_train()
+    assert second.from_cache
+    assert second.test_accuracy == first.test_accuracy
+    assert second.history == first.history
+    assert "Loaded single_layer from the cache" in lines[0]
+    assert lines[1].startswith("Epoch  2/2: loss")
+    for saved, loaded in zip(first.model.get_weights(), second.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(saved, loaded)
+
+
+def test_another_config_is_a_cache_miss(quiet_train):
+    quiet_train()
+    other, _ = quiet_train(config=TrainConfig(epochs=2, batch_size=64, train_size=3_000, seed=1))
+    assert not other.from_cache
+
+
+def test_cache_key_covers_name_and_config():
+    assert cache_key("single_layer", SMALL) == cache_key("single_layer", SMALL)
+    assert cache_key("single_layer", SMALL) != cache_key("hidden_layer", SMALL)
+    assert cache_key("single_layer", SMALL) != cache_key(
+        "single_layer", TrainConfig(epochs=3, batch_size=64, train_size=3_000)
+    )
+
+
+def _only_entry(cache):
+    (entry,) = [path for path in (cache / "models").iterdir() if path.is_dir()]
+    return entry
+
+
+def test_corrupt_cached_model_is_discarded_and_retrained(quiet_train, isolated_cache):
+    quiet_train()
+    (_only_entry(isolated_cache) / "model.keras").write_bytes(b"not a keras file")
+    with pytest.warns(UserWarning, match="Discarding the unreadable cached model"):
+        again, _ = quiet_train()
+    assert not again.from_cache
+    assert again.test_accuracy > 0.5
+    third, _ = quiet_train()
+    assert third.from_cache  # the retrained model replaced the corrupt entry
+
+
+def test_half_written_entry_is_not_trusted(quiet_train, isolated_cache):
+    quiet_train()
+    (_only_entry(isolated_cache) / "result.json").unlink()
+    with pytest.warns(UserWarning, match="retraining single_layer"):
+        again, _ = quiet_train()
+    assert not again.from_cache
+
+
+def test_unwritable_cache_warns_and_still_trains(quiet_train, isolated_cache, monkeypatch):
+    blocker = isolated_cache / "not-a-directory"
+    blocker.write_text("a file where the cache directory should be")
+    monkeypatch.setenv("MNIST_BOOK_CACHE_DIR", str(blocker))
+    with pytest.warns(UserWarning, match="MNIST_BOOK_CACHE_DIR"):
+        result, _ = quiet_train()
+    assert result.test_accuracy > 0.5
+
+
+def test_run_log_records_each_training(quiet_train, tmp_path, monkeypatch):
+    run_log = tmp_path / "runs.jsonl"
+    monkeypatch.setenv(RUN_LOG_ENV, str(run_log))
+    result, _ = quiet_train()
+    (record,) = [json.loads(line) for line in run_log.read_text().splitlines()]
+    assert record["name"] == "single_layer"
+    assert record["test_accuracy"] == result.test_accuracy
+    assert record["params"] == 7_850
+    assert record["epochs"] == 2
+
+
+def test_same_seed_reproduces_the_result(quiet_train):
+    first, _ = quiet_train(use_cache=False)
+    second, _ = quiet_train(use_cache=False)
+    assert abs(first.test_accuracy - second.test_accuracy) <= 0.002
+
+
+def test_every_model_has_a_recipe():
+    assert {name: recipe(name).epochs >= 1 for name in training.RECIPES} == dict.fromkeys(
+        ("single_layer", "hidden_layer", "flatten", "convnet"), True
+    )
+
+
+@pytest.mark.parametrize(
+    "bad", [dict(epochs=0), dict(batch_size=0), dict(validation_split=1.0), dict(train_size=0)]
+)
+def test_config_rejects_nonsense(bad):
+    with pytest.raises(ValueError):
+        TrainConfig(**bad)
