@@ -15,6 +15,8 @@ ifeq ($(origin MNIST_BOOK_DATA_DIR), undefined)
   endif
 endif
 
+export NO_MKDOCS_2_WARNING := 1
+
 .PHONY: help install test test-all test-browser site serve bench bench-build lint format clean
 
 help:  ## List the targets.

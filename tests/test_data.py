@@ -11,6 +11,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
+import pooch
 import pytest
 from filelock import FileLock
 
@@ -197,7 +198,7 @@ def data_copy(tmp_path, mnist_dir, monkeypatch):
     for name in MNIST_FILES:
         shutil.copyfile(mnist_dir / name, copy / name)
     monkeypatch.setenv(DATA_DIR_ENV, str(copy))
-    monkeypatch.setattr(data.pooch, "retrieve", no_download)
+    monkeypatch.setattr(pooch, "retrieve", no_download)
     return copy
 
 
@@ -416,14 +417,14 @@ def test_each_mirror_is_tried_in_order(cache_data, monkeypatch):
         tried.append(url)
         raise OSError("Network is unreachable")
 
-    monkeypatch.setattr(data.pooch, "retrieve", unreachable)
+    monkeypatch.setattr(pooch, "retrieve", unreachable)
     with pytest.raises(MNISTNotFoundError, match="Network is unreachable"):
         locate_mnist()
     assert tried == [mirror + TRAIN_IMAGES for mirror in data.MIRRORS]
 
 
 def test_no_download_when_disabled(cache_data, monkeypatch):
-    monkeypatch.setattr(data.pooch, "retrieve", no_download)
+    monkeypatch.setattr(pooch, "retrieve", no_download)
     with pytest.raises(MNISTNotFoundError, match="download=True") as caught:
         locate_mnist(download=False)
     assert DATA_DIR_ENV in str(caught.value)

@@ -12,12 +12,12 @@ import gzip
 import hashlib
 import math
 import os
+import warnings
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pooch
 from filelock import FileLock
 
 from mnist_book import paths
@@ -108,6 +108,9 @@ def _download(directory: Path, progress: bool) -> None:
             f"{paths.CACHE_DIR_ENV} to a writable directory, or {paths.DATA_DIR_ENV} to a "
             "directory holding the four files."
         ) from error
+    with warnings.catch_warnings():  # without ipywidgets, tqdm.auto warns in notebooks
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import pooch  # only needed to download
     with FileLock(directory / ".download.lock"):
         for name in _missing(directory):  # another process may have fetched some meanwhile
             failures = []

@@ -1,0 +1,120 @@
+# %% [markdown]
+# # Error analysis and comparison
+#
+# > **On this page** you will compare every model of this site on the same test set: overall
+# > accuracy against size, accuracy digit by digit, the pairs of digits each model confuses,
+# > and the test images that defeat them. The models are loaded from the cache the earlier
+# > pages filled; nothing is retrained.
+
+# %%
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown
+
+from mnist_book import data, evaluation, plotting
+from mnist_book.models import MODEL_NAMES
+from mnist_book.training import train
+
+(x_train, y_train), (x_test, y_test) = data.load_mnist()
+
+# %%
+results = {name: train(name) for name in MODEL_NAMES}
+scores = {name: result.evaluate(x_test, y_test) for name, result in results.items()}
+
+# %% [markdown]
+# ## Accuracy against size
+
+# %%
+plotting.model_comparison(
+    list(results),
+    [s.accuracy for s in scores.values()],
+    [r.params for r in results.values()],
+)
+
+# %%
+summary = pd.DataFrame(
+    {
+        "test accuracy": [s.accuracy for s in scores.values()],
+        "test errors": [s.misclassified.size for s in scores.values()],
+        "parameters": [r.params for r in results.values()],
+        "epochs": [r.config.epochs for r in results.values()],
+        "training seconds": [r.train_seconds for r in results.values()],
+    },
+    index=list(results),
+)
+summary.style.format({"test accuracy": "{:.2%}", "training seconds": "{:.0f}"})
+
+# %%
+best = summary["test accuracy"].idxmax()
+Markdown(
+    f"**{best}** is the most accurate, with {summary.loc[best, 'test errors']} errors against "
+    f"{summary.loc['single_layer', 'test errors']} for the single layer, and with "
+    f"{summary.loc[best, 'parameters']:,} parameters it is not the largest: how a network "
+    "is wired matters more than how many weights it has."
+)
+
+# %% [markdown]
+# ## Digit by digit
+#
+# The fraction of each digit's test images that each model recognises:
+
+# %%
+per_class = evaluation.comparison_table(scores)
+plotting.per_class_accuracy_plot(per_class)
+
+# %%
+per_class.style.format("{:.2%}").highlight_min(axis=0, color="#f8d7da")
+
+# %%
+hardest = per_class.mean(axis=1).idxmin()
+Markdown(
+    f"Averaged over the models, the hardest digit is **{hardest}** "
+    f"({per_class.loc[hardest].mean():.1%}); the easiest is **{per_class.mean(axis=1).idxmax()}**."
+)
+
+# %% [markdown]
+# ## The digits each model confuses
+#
+# The three most frequent (true, predicted) pairs in each model's confusion matrix:
+
+# %%
+pd.DataFrame(
+    {
+        name: [
+            f"{p.true} as {p.predicted} ({p.count})"
+            for p in evaluation.most_confused_pairs(s.confusion, top=3)
+        ]
+        for name, s in scores.items()
+    },
+    index=["1st", "2nd", "3rd"],
+)
+
+# %% [markdown]
+# ## The images that defeat them
+#
+# Test digits that even the convnet gets wrong, most confident mistakes first, with every
+# model's guess (red when wrong):
+
+# %%
+predictions = {name: s.predictions for name, s in scores.items()}
+plotting.misclassified_gallery(
+    x_test, y_test, predictions, scores["convnet"].misclassified[:18], cols=6
+)
+
+# %%
+wrong_everywhere = evaluation.misclassified_by_all(y_test, predictions)
+convnet_only = np.setdiff1d(scores["convnet"].misclassified, scores["hidden_layer"].misclassified)
+Markdown(
+    f"**{wrong_everywhere.size}** test images are misclassified by all four models; of the "
+    f"convnet's {scores['convnet'].misclassified.size} mistakes, {convnet_only.size} are "
+    "images the hidden-layer network gets right."
+)
+
+# %%
+plotting.misclassified_gallery(x_test, y_test, predictions, wrong_everywhere[:12], cols=6)
+
+# %% [markdown]
+# Some of these are mislabelled or ambiguous even to a person: past a point, the errors that
+# remain say as much about the data as about the models.
+#
+# Back to the [home page](index.md) for the results table of the whole site.

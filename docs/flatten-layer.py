@@ -1,0 +1,78 @@
+# %% [markdown]
+# # The Flatten layer
+#
+# > **On this page** you will rewrite the hidden-layer network so that it takes 28x28 images
+# > directly, with a `Flatten` layer doing the reshaping inside the model, check that it is
+# > the same network, and train it for longer. Model: `flatten`.
+
+# %%
+import numpy as np
+from IPython.display import Markdown
+
+from mnist_book import data, plotting
+from mnist_book.models import build_model, prepare_images
+from mnist_book.training import recipe, train
+
+(x_train, y_train), (x_test, y_test) = data.load_mnist()
+
+# %% [markdown]
+# ## Reshaping inside the model
+#
+# So far every image was turned into 784 numbers before it reached the model, so whoever
+# calls the model has to remember to do it. Keras's `Flatten` layer does it as the model's
+# first step: the model accepts images shaped like the data, and the reshaping travels with
+# it when it is saved or deployed.
+
+# %%
+model = build_model("flatten")
+model.summary()
+
+# %% [markdown]
+# `Flatten` has no weights: it only reshapes. So this should be exactly the hidden-layer
+# network. Let us check, by giving both the same weights and comparing their outputs on the
+# test set:
+
+# %%
+hidden = build_model("hidden_layer")
+model.set_weights(hidden.get_weights())
+same = np.array_equal(
+    hidden.predict(prepare_images("hidden_layer", x_test), verbose=0),
+    model.predict(prepare_images("flatten", x_test), verbose=0),
+)
+Markdown(
+    f"Parameters: {hidden.count_params():,} and {model.count_params():,}. "
+    f"Identical predictions on all {len(x_test):,} test images: **{same}**."
+)
+
+# %% [markdown]
+# ## Training for longer
+#
+# Since it is the same network, we use the chance to train it for more epochs than on the
+# previous page, with the same batch size:
+
+# %%
+recipe("flatten")
+
+# %%
+result = train("flatten")
+
+# %%
+plotting.training_curves(result.history, title="flatten")
+
+# %%
+scores = result.evaluate(x_test, y_test)
+hidden_result = train("hidden_layer")
+Markdown(
+    f"After {result.config.epochs} epochs the network classifies **{scores.accuracy:.2%}** of "
+    f"the test digits correctly, against {hidden_result.test_accuracy:.2%} after "
+    f"{hidden_result.config.epochs} epochs on the previous page. The validation loss above shows "
+    "the price: it rises while training loss falls, the mark of overfitting. More epochs help "
+    "only as long as validation accuracy still improves."
+)
+
+# %%
+plotting.confusion_heatmap(scores.confusion, title="flatten: test set")
+
+# %% [markdown]
+# **Next:** [a convnet](convolutional-network.py) stops treating the image as a flat list of
+# pixels altogether.

@@ -1,0 +1,335 @@
+"""The mkdocs plugin that executes the tutorial pages (`plugins: [mnist-book, mkdocs-jupyter]`).
+
+It runs before mkdocs-jupyter, which then only renders (`execute: false`):
+
+1. Every Jupytext percent script under `docs/` is executed with nbclient, several at once,
+   with a per-cell timeout; a cell that raises or hangs fails the build, naming page and cell.
+2. Executed notebooks are cached under a key covering everything a page's output depends on:
+   the page, the `mnist_book` source, the data checksums and every installed library version.
+   An unchanged page is not re-executed; a package edit re-executes every page, while the
+   trained-model cache keeps models whose training is unaffected from being retrained.
+3. Each page's file is pointed at its executed notebook for mkdocs-jupyter to render (this
+   runs after mkdocs-jupyter's own `on_files`, which wraps the scripts as notebook pages).
+4. The results of every model the pages trained fill `results.json` at the site root and the
+   `<!-- mnist-book:... -->` markers in Markdown pages (results table, build information,
+   execution times).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib.metadata
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jupytext
+import nbformat
+from mkdocs.config import config_options
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+import mnist_book
+from mnist_book import data
+from mnist_book.paths import RUN_LOG_ENV
+
+log = get_plugin_logger(__name__)
+
+RESULTS_FILE = "results.json"
+
+
+@dataclass
+class ExecutedPage:
+    """A tutorial page after execution: where its notebook is and what it produced."""
+
+    src_path: str
+    notebook: Path
+    seconds: float
+    results: list[dict[str, Any]]
+    from_cache: bool = field(default=False)
+
+
+class PluginConfig(config_options.Config):
+    cell_timeout = config_options.Type(int, default=900)
+    workers = config_options.Type(int, default=2)
+    cache_dir = config_options.Type(str, default=".cache/mnist-book/pages")
+
+
+class ExecutePagesPlugin(BasePlugin[PluginConfig]):
+    """Execute the tutorial scripts, cached and in parallel, before mkdocs-jupyter renders them."""
+
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        root = Path(config.config_file_path).parent
+        self.cache_dir = root / self.config.cache_dir
+        self.executed: dict[str, ExecutedPage] = {}
+        return config
+
+    @event_priority(-100)  # after mkdocs-jupyter has wrapped the scripts as notebook pages
+    def on_files(self, files: Files, config: MkDocsConfig) -> Files:
+        order = _nav_order(config.nav)
+        pages = sorted(
+            (file for file in files if _is_tutorial(file)),
+            key=lambda file: order.get(file.src_uri, len(order)),
+        )
+        started = time.perf_counter()
+        fingerprint = environment_fingerprint()
+        executed = asyncio.run(self._execute_all(pages, fingerprint))
+        self.executed = {page.src_path: page for page in executed}
+        for file in pages:
+            file.abs_src_path = str(self.executed[file.src_uri].notebook)
+        report = {"models": self.model_results(), "build": build_information()}
+        files.append(File.generated(config, RESULTS_FILE, content=json.dumps(report, indent=2)))
+        ran = [page.src_path for page in executed if not page.from_cache]
+        log.info(
+            f"Executed {len(ran)} of {len(pages)} pages in {time.perf_counter() - started:.1f} s"
+            + (f": {', '.join(ran)}" if ran else " (all cached)")
+        )
+        return files
+
+    async def _execute_all(self, pages: list[File], fingerprint: str) -> list[ExecutedPage]:
+        """Execute `pages` (in nav order) on `workers` kernels at a time, slowest first."""
+        slots = asyncio.Semaphore(max(1, self.config.workers))
+
+        async def run(file: File) -> ExecutedPage:
+            async with slots:
+                return await self._execute_cached(file, fingerprint)
+
+        slowest_first = sorted(pages, key=lambda file: -self._previous_seconds(file))
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(run(file)) for file in slowest_first]
+        except* PluginError as failures:
+            raise failures.exceptions[0] from None
+        executed = {task.result().src_path: task.result() for task in tasks}
+        return [executed[file.src_uri] for file in pages]
+
+    def _entry(self, file: File) -> Path:
+        """The page's directory in the execution cache (one subdirectory per key)."""
+        return self.cache_dir / Path(file.src_uri).with_suffix("").as_posix().replace("/", "--")
+
+    def _previous_seconds(self, file: File) -> float:
+        """How long the page took when it was last executed (0 if never)."""
+        for meta in self._entry(file).glob("*/*.json"):
+            try:
+                return float(json.loads(meta.read_text())["seconds"])
+            except (OSError, ValueError, KeyError):
+                continue
+        return 0.0
+
+    async def _execute_cached(self, file: File, fingerprint: str) -> ExecutedPage:
+        source = Path(file.abs_src_path).read_bytes()
+        key = hashlib.sha256(source + fingerprint.encode()).hexdigest()[:24]
+        entry = self._entry(file)
+        notebook = entry / key / Path(file.src_uri).with_suffix(".ipynb").name
+        meta = notebook.with_suffix(".json")
+        if notebook.exists() and meta.exists():
+            try:
+                stored = json.loads(meta.read_text())
+                return ExecutedPage(
+                    file.src_uri, notebook, stored["seconds"], stored["results"], True
+                )
+            except (ValueError, KeyError) as error:
+                log.warning(
+                    f"Re-executing {file.src_uri}: its cache entry is unreadable ({error})."
+                )
+        page = await self._execute(file, notebook)
+        _write_atomically(meta, json.dumps({"seconds": page.seconds, "results": page.results}))
+        for stale in entry.iterdir():
+            if stale.name != key:
+                shutil.rmtree(stale, ignore_errors=True)
+        return page
+
+    async def _execute(self, file: File, notebook_path: Path) -> ExecutedPage:
+        log.info(f"Executing {file.src_uri}")
+        notebook = jupytext.read(file.abs_src_path)
+        current = {"cell": -1}
+
+        def remember_cell(cell: Any, cell_index: int, **_: Any) -> None:
+            current["cell"] = cell_index
+
+        client = NotebookClient(
+            notebook,
+            timeout=self.config.cell_timeout,
+            kernel_name="python3",
+            allow_errors=False,
+            resources={"metadata": {"path": str(Path(file.abs_src_path).parent)}},
+            on_cell_execute=remember_cell,
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no TCP transport notice
+        )
+        with tempfile.TemporaryDirectory() as scratch:
+            run_log = Path(scratch) / "runs.jsonl"
+            env = {**os.environ, RUN_LOG_ENV: str(run_log), "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+            started = time.perf_counter()
+            try:
+                await client.async_execute(env=env)
+            except (CellExecutionError, CellTimeoutError, DeadKernelError) as error:
+                raise PluginError(
+                    _failure_message(file, notebook, current["cell"], error)
+                ) from None
+            seconds = time.perf_counter() - started
+            lines = run_log.read_text().splitlines() if run_log.exists() else []
+        _write_atomically(notebook_path, nbformat.writes(notebook))
+        log.info(f"Executed {file.src_uri} in {seconds:.1f} s")
+        return ExecutedPage(
+            file.src_uri, notebook_path, seconds, [json.loads(line) for line in lines]
+        )
+
+    def on_page_markdown(
+        self, markdown: str, page: Page, config: MkDocsConfig, files: Files
+    ) -> str:
+        for marker, render in (
+            ("results-table", self._results_table),
+            ("execution-times", self._execution_times),
+            ("build-info", _build_info),
+        ):
+            tag = f"<!-- mnist-book:{marker} -->"
+            if tag in markdown:
+                markdown = markdown.replace(tag, render())
+        return markdown
+
+    def on_serve(self, server: Any, config: MkDocsConfig, builder: Any) -> Any:
+        server.watch(str(Path(mnist_book.__file__).parent))
+        return server
+
+    def model_results(self) -> list[dict[str, Any]]:
+        """One entry per model trained for the site, in the order the pages trained them."""
+        unique: dict[str, dict[str, Any]] = {}
+        for page in self.executed.values():
+            for result in page.results:
+                unique.setdefault(
+                    json.dumps(result["config"], sort_keys=True) + result["name"], result
+                )
+        return list(unique.values())
+
+    def _results_table(self) -> str:
+        rows = [
+            "| Model | Test accuracy | Test loss | Parameters | Epochs | Training time |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for result in self.model_results():
+            rows.append(
+                f"| `{result['name']}` | {result['test_accuracy']:.2%} | {result['test_loss']:.4f}"
+                f" | {result['params']:,} | {result['epochs']} | {result['train_seconds']:.0f} s |"
+            )
+        return "\n".join(rows)
+
+    def _execution_times(self) -> str:
+        rows = ["| Page | Execution time | Executed in this build |", "| --- | ---: | :---: |"]
+        for page in sorted(self.executed.values(), key=lambda page: -page.seconds):
+            fresh = "cached" if page.from_cache else "yes"
+            rows.append(f"| `{page.src_path}` | {page.seconds:.1f} s | {fresh} |")
+        return "\n".join(rows)
+
+
+def _nav_order(nav: list | dict | str | None) -> dict[str, int]:
+    """Each page path in the `nav:` of mkdocs.yml, with its position."""
+    flat: list[str] = []
+
+    def walk(item: Any) -> None:
+        if isinstance(item, str):
+            flat.append(item)
+        elif isinstance(item, dict):
+            for value in item.values():
+                walk(value)
+        elif isinstance(item, list):
+            for value in item:
+                walk(value)
+
+    walk(nav)
+    return {path: index for index, path in enumerate(flat)}
+
+
+def _is_tutorial(file: File) -> bool:
+    """A Jupytext percent-format Python script under docs/."""
+    if not file.src_uri.endswith(".py") or file.abs_src_path is None:
+        return False
+    return "# %%" in Path(file.abs_src_path).read_text(encoding="utf-8")
+
+
+def environment_fingerprint() -> str:
+    """A hash of what every page's output depends on besides the page itself."""
+    package = Path(mnist_book.__file__).parent
+    digest = hashlib.sha256()
+    for source in sorted(package.rglob("*.py")):
+        digest.update(source.relative_to(package).as_posix().encode() + source.read_bytes())
+    versions = sorted(
+        f"{dist.metadata['Name']}=={dist.version}" for dist in importlib.metadata.distributions()
+    )
+    digest.update(json.dumps([versions, data.data_checksums()]).encode())
+    return digest.hexdigest()
+
+
+def build_information() -> dict[str, Any]:
+    """Library versions and data checksums the site was built with."""
+    versions = {}
+    for name in (
+        "mnist-book",
+        "keras",
+        "tensorflow-cpu",
+        "tensorflow",
+        "numpy",
+        "matplotlib",
+        "seaborn",
+        "pandas",
+        "mkdocs",
+        "mkdocs-material",
+        "mkdocs-jupyter",
+    ):
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "versions": versions,
+        "data_sha256": data.data_checksums(),
+    }
+
+
+def _build_info() -> str:
+    info = build_information()
+    rows = [
+        f"Built with Python {info['python']} on {info['platform']}.",
+        "",
+        "| Package | Version |",
+        "| --- | --- |",
+        *(f"| {name} | {version} |" for name, version in info["versions"].items()),
+        "",
+        "| Data file | SHA-256 |",
+        "| --- | --- |",
+        *(f"| `{name}` | `{digest}` |" for name, digest in info["data_sha256"].items()),
+    ]
+    return "\n".join(rows)
+
+
+def _failure_message(file: File, notebook: Any, cell_index: int, error: Exception) -> str:
+    code_cells = [i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
+    number = code_cells.index(cell_index) + 1 if cell_index in code_cells else "?"
+    source = notebook.cells[cell_index].source if 0 <= cell_index < len(notebook.cells) else ""
+    first_line = source.strip().splitlines()[0] if source.strip() else ""
+    reason = (
+        "did not finish within the cell timeout (cell_timeout in mkdocs.yml)"
+        if isinstance(error, CellTimeoutError)
+        else "raised an error"
+    )
+    return f"Tutorial page {file.src_uri}: code cell {number} (`{first_line}`) {reason}.\n{error}"
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as stream:
+        stream.write(text)
+    os.replace(stream.name, path)

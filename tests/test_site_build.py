@@ -1,0 +1,135 @@
+"""The page-executing mkdocs plugin, on tiny throwaway sites built in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import mnist_book
+
+pytestmark = pytest.mark.slow
+
+MKDOCS_YML = """\
+site_name: test site
+nav:
+  - Page: page.py
+plugins:
+  - mnist-book:
+      cell_timeout: {timeout}
+  - mkdocs-jupyter:
+      execute: false
+"""
+
+
+def make_site(root: Path, page: str, timeout: int = 60) -> Path:
+    """A one-page site whose page is the percent-format script `page`."""
+    (root / "docs").mkdir(parents=True)
+    (root / "mkdocs.yml").write_text(MKDOCS_YML.format(timeout=timeout))
+    (root / "docs" / "page.py").write_text(textwrap.dedent(page))
+    return root
+
+
+def build(root: Path, pythonpath: Path | None = None, cwd: Path | None = None):
+    env = {**os.environ, "PYTHONPATH": str(pythonpath or "")}
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(root / "mkdocs.yml")],
+        cwd=cwd or root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def page_html(root: Path) -> str:
+    return (root / "site" / "page" / "index.html").read_text()
+
+
+def test_failing_cell_fails_the_build_naming_page_and_cell(tmp_path):
+    site = make_site(
+        tmp_path,
+        """\
+        # %% [markdown]
+        # # A page
+        # %%
+        x = 1
+        # %%
+        raise RuntimeError("this cell is broken")
+        """,
+    )
+    built = build(site)
+    assert built.returncode != 0
+    assert "Tutorial page page.py: code cell 2 (`raise RuntimeError" in built.stderr
+    assert "this cell is broken" in built.stderr
+    assert not (site / "site" / "page" / "index.html").exists()
+
+
+def test_hanging_cell_fails_the_build_at_the_timeout(tmp_path):
+    site = make_site(
+        tmp_path,
+        """\
+        # %%
+        import time
+        time.sleep(120)
+        """,
+        timeout=3,
+    )
+    built = build(site)
+    assert built.returncode != 0
+    assert "code cell 1 (`import time`) did not finish within the cell timeout" in built.stderr
+
+
+def test_page_output_results_and_cache(tmp_path):
+    site = make_site(
+        tmp_path / "site-root",
+        """\
+        # %% [markdown]
+        # # A page
+        # %%
+        print("computed", 6 * 7)
+        """,
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    first = build(site, cwd=elsewhere)  # the build works from any directory
+    assert first.returncode == 0, first.stderr
+    assert "computed 42" in page_html(site)
+    assert "Executed 1 of 1 pages" in first.stderr
+    assert (site / "site" / "results.json").exists()
+
+    second = build(site)
+    assert second.returncode == 0, second.stderr
+    assert "Executed 0 of 1 pages" in second.stderr and "(all cached)" in second.stderr
+
+    (site / "docs" / "page.py").write_text((site / "docs" / "page.py").read_text() + "# edit\n")
+    third = build(site)
+    assert "Executed 1 of 1 pages" in third.stderr
+
+
+def test_package_edit_reexecutes_pages_instead_of_serving_stale_output(tmp_path):
+    """mkdocs-jupyter's own cache keys on the page only; ours must see the package change."""
+    package_copy = tmp_path / "src"
+    shutil.copytree(Path(mnist_book.__file__).parent, package_copy / "mnist_book")
+    site = make_site(
+        tmp_path / "site-root",
+        """\
+        # %%
+        from mnist_book import paths
+        print("marker:", getattr(paths, "MARKER", "original"))
+        """,
+    )
+    assert build(site, pythonpath=package_copy).returncode == 0
+    assert "marker: original" in page_html(site)
+
+    with open(package_copy / "mnist_book" / "paths.py", "a") as module:
+        module.write('\nMARKER = "edited"\n')
+    rebuilt = build(site, pythonpath=package_copy)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "Executed 1 of 1 pages" in rebuilt.stderr
+    assert "marker: edited" in page_html(site)
