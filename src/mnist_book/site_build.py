@@ -13,16 +13,23 @@ It runs before mkdocs-jupyter, which then only renders (`execute: false`):
 4. The results of every model the pages trained fill `results.json` at the site root and the
    `<!-- mnist-book:... -->` markers in Markdown pages (results table, build information,
    execution times).
+5. Tutorials link to the API reference entries of the `mnist_book` functions they use, and
+   each reference entry links back to the tutorials that use it.
+6. Each tutorial page offers its source as `.py`, the executed notebook as `.ipynb` (with a
+   set-up cell for Google Colab) and an "Open in Colab" link; the ~590 KB of notebook CSS
+   that mkdocs-jupyter inlines into every page moves to one shared, cacheable stylesheet.
 """
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import hashlib
 import importlib.metadata
 import json
 import os
 import platform
+import re
 import shutil
 import tempfile
 import time
@@ -38,6 +45,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
+from mkdocs.utils import get_relative_url
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -48,6 +56,18 @@ from mnist_book.paths import RUN_LOG_ENV
 log = get_plugin_logger(__name__)
 
 RESULTS_FILE = "results.json"
+NOTEBOOK_CSS = "assets/mnist-book/notebook.css"
+REFERENCE_DIR = "reference/"
+COLAB_SETUP = """\
+# Set-up for Google Colab (does nothing elsewhere): install the mnist_book package.
+# MNIST itself is downloaded and verified the first time the notebook loads it.
+import sys
+
+if "google.colab" in sys.modules:
+    %pip install --quiet --no-deps "mnist-book @ git+{repo_url}"
+    %pip install --quiet pooch platformdirs filelock
+"""
+_STYLE_BLOCK = re.compile(r"<style[^>]*>(.*?)</style>\s*", re.S)
 
 
 @dataclass
@@ -74,15 +94,21 @@ class ExecutePagesPlugin(BasePlugin[PluginConfig]):
         root = Path(config.config_file_path).parent
         self.cache_dir = root / self.config.cache_dir
         self.executed: dict[str, ExecutedPage] = {}
+        self.shared_css: dict[str, None] = {}  # ordered set of moved style blocks
         return config
 
     @event_priority(-100)  # after mkdocs-jupyter has wrapped the scripts as notebook pages
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
-        order = _nav_order(config.nav)
+        self.nav_titles = _nav_titles(config.nav)
+        order = {path: index for index, path in enumerate(self.nav_titles)}
         pages = sorted(
             (file for file in files if _is_tutorial(file)),
             key=lambda file: order.get(file.src_uri, len(order)),
         )
+        self.api_used = {
+            file.src_uri: api_used(Path(file.abs_src_path).read_text(encoding="utf-8"))
+            for file in pages
+        }
         started = time.perf_counter()
         fingerprint = environment_fingerprint()
         executed = asyncio.run(self._execute_all(pages, fingerprint))
@@ -199,6 +225,99 @@ class ExecutePagesPlugin(BasePlugin[PluginConfig]):
                 markdown = markdown.replace(tag, render())
         return markdown
 
+    def on_page_content(self, html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+        if page.file.src_uri.startswith(REFERENCE_DIR):
+            return self._link_back_to_tutorials(html, page)
+        if page.file.src_uri not in self.executed:
+            return html
+        return self._downloads_bar(page, config) + html + self._api_used_list(page)
+
+    def _api_used_list(self, page: Page) -> str:
+        items = [
+            f'<li><a href="{_relative(_reference_page(name), page)}#{name}">'
+            f"<code>{name}</code></a></li>"
+            for name in self.api_used.get(page.file.src_uri, [])
+        ]
+        if not items:
+            return ""
+        return (
+            '<h2 id="api-used-on-this-page">From <code>mnist_book</code> on this page</h2>\n'
+            f"<ul>{''.join(items)}</ul>"
+        )
+
+    def _link_back_to_tutorials(self, html: str, page: Page) -> str:
+        """After each reference entry's heading, list the tutorials that use the object."""
+        for name in sorted({name for names in self.api_used.values() for name in names}):
+            if _reference_page(name) != page.file.url:
+                continue
+            tutorials = [
+                f'<a href="{_relative(src.removesuffix(".py") + "/", page)}">{title}</a>'
+                for src, title in self.nav_titles.items()
+                if name in self.api_used.get(src, [])
+            ]
+            heading = re.search(rf'<h[2-6][^>]*\bid="{re.escape(name)}".*?</h[2-6]>', html, re.S)
+            if heading:
+                used_in = f'<p class="mnist-book-used-in">Used in: {", ".join(tutorials)}</p>'
+                html = html[: heading.end()] + used_in + html[heading.end() :]
+        return html
+
+    def _downloads_bar(self, page: Page, config: MkDocsConfig) -> str:
+        stem = Path(page.file.src_uri).stem
+        links = [
+            f'<a class="md-button" href="{stem}.py" download>Download .py</a>',
+            f'<a class="md-button" href="{stem}.ipynb" download>Download .ipynb</a>',
+        ]
+        if colab := _colab_url(config, page, stem):
+            links.append(f'<a class="md-button" href="{colab}">Open in Colab</a>')
+        return f'<div class="mnist-book-downloads">{"".join(links)}</div>\n'
+
+    def on_post_page(self, output: str, page: Page, config: MkDocsConfig) -> str:
+        executed = self.executed.get(page.file.src_uri)
+        if executed is None:
+            return output
+        self._write_downloads(executed, page, config)
+        return self._link_shared_css(output, page)
+
+    def on_post_build(self, config: MkDocsConfig) -> None:
+        if self.shared_css:
+            _write_atomically(Path(config.site_dir, NOTEBOOK_CSS), "\n".join(self.shared_css))
+
+    def _link_shared_css(self, output: str, page: Page) -> str:
+        """Move the notebook styles mkdocs-jupyter inlined into the page to NOTEBOOK_CSS."""
+        content_start = output.find('<div class="md-content"')
+        head, body = output[:content_start], output[content_start:]
+        link_tag = f'<link rel="stylesheet" href="{_relative(NOTEBOOK_CSS, page)}">'
+        moved = False
+
+        def move(match: re.Match[str]) -> str:
+            nonlocal moved
+            css = match.group(1).strip()
+            if "#T_" in css:  # a pandas Styler table's own rules stay with the table
+                return match.group(0)
+            if not css.startswith("["):  # mkdocs-jupyter 0.26 also appends a list's repr
+                self.shared_css.setdefault(css)
+            link = "" if moved else link_tag
+            moved = True
+            return link
+
+        return head + _STYLE_BLOCK.sub(move, body)
+
+    def _write_downloads(self, executed: ExecutedPage, page: Page, config: MkDocsConfig) -> None:
+        """The page's script and its executed notebook (Colab-ready) beside its HTML."""
+        target = Path(page.file.abs_dest_path).parent
+        target.mkdir(parents=True, exist_ok=True)
+        stem = Path(page.file.src_uri).stem
+        shutil.copyfile(Path(config.docs_dir, page.file.src_uri), target / f"{stem}.py")
+        notebook = nbformat.read(executed.notebook, as_version=4)
+        notebook.metadata = {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"},
+        }
+        if config.repo_url:
+            setup = COLAB_SETUP.format(repo_url=config.repo_url.rstrip("/"))
+            notebook.cells.insert(0, nbformat.v4.new_code_cell(setup))
+        nbformat.write(notebook, target / f"{stem}.ipynb")
+
     def on_serve(self, server: Any, config: MkDocsConfig, builder: Any) -> Any:
         server.watch(str(Path(mnist_book.__file__).parent))
         return server
@@ -233,22 +352,67 @@ class ExecutePagesPlugin(BasePlugin[PluginConfig]):
         return "\n".join(rows)
 
 
-def _nav_order(nav: list | dict | str | None) -> dict[str, int]:
-    """Each page path in the `nav:` of mkdocs.yml, with its position."""
-    flat: list[str] = []
+def _relative(path: str, page: Page) -> str:
+    return get_relative_url(path, page.url or ".")
 
-    def walk(item: Any) -> None:
+
+def _colab_url(config: MkDocsConfig, page: Page, stem: str) -> str | None:
+    """Colab opens notebooks from GitHub: the published site's branch, gh-pages."""
+    match = re.match(r"https://github\.com/([^/]+/[^/]+?)/?$", config.repo_url or "")
+    if match is None:
+        return None
+    return (
+        f"https://colab.research.google.com/github/{match.group(1)}/blob/gh-pages/"
+        f"{page.url}{stem}.ipynb"
+    )
+
+
+def _nav_titles(nav: Any) -> dict[str, str]:
+    """Each page path in the `nav:` of mkdocs.yml, in order, with its title there."""
+    titles: dict[str, str] = {}
+
+    def walk(item: Any, title: str) -> None:
         if isinstance(item, str):
-            flat.append(item)
+            titles[item] = title or item
         elif isinstance(item, dict):
-            for value in item.values():
-                walk(value)
+            for key, value in item.items():
+                walk(value, key)
         elif isinstance(item, list):
             for value in item:
-                walk(value)
+                walk(value, "")
 
-    walk(nav)
-    return {path: index for index, path in enumerate(flat)}
+    walk(nav, "")
+    return titles
+
+
+def api_used(source: str) -> list[str]:
+    """The `mnist_book` functions and classes a tutorial script uses, by qualified name.
+
+    Found statically from its imports: `from mnist_book import data` then `data.load_mnist`,
+    or `from mnist_book.training import train` then `train`.
+    """
+    tree = ast.parse(source)
+    imported: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("mnist_book"):
+            for alias in node.names:
+                imported[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    used = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in imported:
+            used.add(imported[node.id])
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in imported
+        ):
+            used.add(f"{imported[node.value.id]}.{node.attr}")
+    return sorted(name for name in used if name.count(".") == 2)  # module.object, not modules
+
+
+def _reference_page(name: str) -> str:
+    """The URL of the API reference page documenting `name` (mnist_book.module.object)."""
+    return f"{REFERENCE_DIR}{name.split('.')[1]}/"
 
 
 def _is_tutorial(file: File) -> bool:
@@ -332,4 +496,5 @@ def _write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as stream:
         stream.write(text)
+    os.chmod(stream.name, 0o644)  # NamedTemporaryFile creates 0600; the site is served to all
     os.replace(stream.name, path)
