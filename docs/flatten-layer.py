@@ -3,7 +3,7 @@
 #
 # > **On this page** you will rewrite the hidden-layer network so that it takes 28x28 images
 # > directly, with a `Flatten` layer doing the reshaping inside the model, check that it is
-# > the same network, and train it for longer. Model: `flatten`.
+# > the same network, and train it better with a learning-rate schedule. Model: `flatten`.
 
 # %%
 import numpy as np
@@ -45,10 +45,17 @@ Markdown(
 )
 
 # %% [markdown]
-# ## Training for longer
+# ## Training it better: a learning-rate schedule
 #
-# Since it is the same network, we use the chance to train it for more epochs than on the
-# previous page, with the same batch size:
+# On the previous page the validation loss started rising after a few epochs while the
+# training loss kept falling: with a constant learning rate, Adam keeps taking steps of the
+# same size and the weights keep moving, partly fitting noise in the training images. A
+# **learning-rate schedule** shrinks the steps as training goes on. Cosine decay starts at
+# Adam's default rate and lowers it smoothly to zero by the last batch, so training first
+# explores, then settles.
+#
+# Since the network is exactly the same, any difference in accuracy comes from training
+# alone:
 
 # %%
 recipe("flatten")
@@ -57,17 +64,17 @@ recipe("flatten")
 result = train("flatten")
 
 # %%
-plotting.training_curves(result.history, title="flatten")
+plotting.training_curves(result.history, title="flatten, cosine learning-rate decay")
 
 # %%
 scores = result.evaluate(x_test, y_test)
 hidden_result = train("hidden_layer")
 Markdown(
-    f"After {result.config.epochs} epochs the network classifies **{scores.accuracy:.2%}** of "
-    f"the test digits correctly, against {hidden_result.test_accuracy:.2%} after "
-    f"{hidden_result.config.epochs} epochs on the previous page. The validation loss above shows "
-    "the price: it rises while training loss falls, the mark of overfitting. More epochs help "
-    "only as long as validation accuracy still improves."
+    f"With the schedule, the network classifies **{scores.accuracy:.2%}** of the test digits "
+    f"correctly after {result.config.epochs} epochs, against {hidden_result.test_accuracy:.2%} "
+    f"with a constant learning rate on the previous page: "
+    f"{(1 - result.test_accuracy) / (1 - hidden_result.test_accuracy):.0%} of the errors, "
+    "from the same architecture and the same number of weights."
 )
 
 # %%

@@ -124,8 +124,25 @@ def test_every_model_has_a_recipe():
     )
 
 
+def test_cosine_schedule_decays_the_learning_rate_to_zero(quiet_train):
+    config = TrainConfig(epochs=2, batch_size=64, train_size=3_000, schedule="cosine")
+    result, _ = quiet_train(config=config)
+    optimizer = result.model.optimizer
+    steps = int(optimizer.iterations.numpy())
+    assert steps == 2 * -(-2_700 // 64)  # every step of both epochs
+    assert float(optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
+    assert result.test_accuracy > 0.5
+
+
 @pytest.mark.parametrize(
-    "bad", [dict(epochs=0), dict(batch_size=0), dict(validation_split=1.0), dict(train_size=0)]
+    "bad",
+    [
+        dict(epochs=0),
+        dict(batch_size=0),
+        dict(validation_split=1.0),
+        dict(train_size=0),
+        dict(schedule="linear"),
+    ],
 )
 def test_config_rejects_nonsense(bad):
     with pytest.raises(ValueError):

@@ -98,23 +98,29 @@ def get_spec(name: str) -> ModelSpec:
         ) from None
 
 
-def compile_model(model: keras.Model) -> keras.Model:
+def compile_model(
+    model: keras.Model,
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
+) -> keras.Model:
     """Compile with Adam, sparse categorical cross-entropy and accuracy (returns `model`)."""
     model.compile(
-        optimizer=keras.optimizers.Adam(),
+        optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=["accuracy"],
     )
     return model
 
 
-def build_model(name: str) -> keras.Model:
-    """A new, compiled Keras model for the registered `name`."""
+def build_model(
+    name: str,
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
+) -> keras.Model:
+    """A new Keras model for the registered `name`, compiled by `compile_model`."""
     spec = get_spec(name)
     model = keras.Sequential(
         [keras.Input(shape=spec.input_shape), *spec.build_layers()], name=spec.name
     )
-    return compile_model(model)
+    return compile_model(model, learning_rate)
 
 
 def prepare_images(name: str, images: np.ndarray) -> np.ndarray:

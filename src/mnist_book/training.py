@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -20,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import filelock
 import numpy as np
@@ -39,19 +40,25 @@ _RESULT_FILE = "result.json"
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How to train: epochs, batch size, random seed and the validation fraction.
+    """How to train: epochs, batch size, learning rate, random seed and validation fraction.
 
-    `train_size` limits training to the first N training images (quick experiments and
-    tests); None uses all 60,000. Validation takes the last `validation_split` of them.
+    `schedule` is "constant" (Adam at `learning_rate` throughout) or "cosine" (decaying from
+    `learning_rate` to 0 along a cosine over the whole training). `train_size` limits
+    training to the first N training images (quick experiments and tests); None uses all
+    60,000. Validation takes the last `validation_split` of them.
     """
 
     epochs: int = 5
     batch_size: int = 32
+    learning_rate: float = 1e-3
+    schedule: Literal["constant", "cosine"] = "constant"
     seed: int = 0
     validation_split: float = 0.1
     train_size: int | None = None
 
     def __post_init__(self) -> None:
+        if self.schedule not in ("constant", "cosine"):
+            raise ValueError(f"schedule must be 'constant' or 'cosine', got {self.schedule!r}.")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError(f"epochs and batch_size must be positive, got {self}.")
         if not 0.0 <= self.validation_split < 1.0:
@@ -63,7 +70,7 @@ class TrainConfig:
 RECIPES: dict[str, TrainConfig] = {
     "single_layer": TrainConfig(epochs=10, batch_size=32),
     "hidden_layer": TrainConfig(epochs=15, batch_size=128),
-    "flatten": TrainConfig(epochs=25, batch_size=128),
+    "flatten": TrainConfig(epochs=20, batch_size=128, schedule="cosine"),
     "convnet": TrainConfig(epochs=15, batch_size=128),
 }
 """The configuration the site trains each registered model with."""
@@ -160,7 +167,7 @@ def _train_and_evaluate(name: str, config: TrainConfig, log: Callable[[str], Non
     if config.train_size is not None:
         x_train, y_train = x_train[: config.train_size], y_train[: config.train_size]
     keras.utils.set_random_seed(config.seed)
-    model = build_model(name)
+    model = build_model(name, _learning_rate(config, len(x_train)))
     log(f"Training {name} ({model.count_params():,} parameters) for {config.epochs} epochs.")
     epoch_log = _EpochLog(config.epochs, log)
     started = time.perf_counter()
@@ -190,6 +197,16 @@ def _train_and_evaluate(name: str, config: TrainConfig, log: Callable[[str], Non
         params=model.count_params(),
         from_cache=False,
     )
+
+
+def _learning_rate(
+    config: TrainConfig, train_images: int
+) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    if config.schedule == "constant":
+        return config.learning_rate
+    fitted_images = int(train_images * (1 - config.validation_split))  # as Keras splits
+    steps = math.ceil(fitted_images / config.batch_size) * config.epochs
+    return keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps)
 
 
 class _EpochLog(keras.callbacks.Callback):
