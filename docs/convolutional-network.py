@@ -9,7 +9,7 @@
 from IPython.display import Markdown
 
 from mnist_book import data, evaluation, plotting
-from mnist_book.models import build_model
+from mnist_book.models import build_model, layer_table
 from mnist_book.training import recipe, train
 
 (x_train, y_train), (x_test, y_test) = data.load_mnist()
@@ -28,7 +28,7 @@ from mnist_book.training import recipe, train
 
 # %%
 model = build_model("convnet")
-model.summary()
+layer_table(model)
 
 # %%
 hidden_params = build_model("hidden_layer").count_params()

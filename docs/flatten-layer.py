@@ -10,7 +10,7 @@ import numpy as np
 from IPython.display import Markdown
 
 from mnist_book import data, plotting
-from mnist_book.models import build_model, prepare_images
+from mnist_book.models import build_model, layer_table, prepare_images
 from mnist_book.training import recipe, train
 
 (x_train, y_train), (x_test, y_test) = data.load_mnist()
@@ -25,7 +25,7 @@ from mnist_book.training import recipe, train
 
 # %%
 model = build_model("flatten")
-model.summary()
+layer_table(model)
 
 # %% [markdown]
 # `Flatten` has no weights: it only reshapes. So this should be exactly the hidden-layer

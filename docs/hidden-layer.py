@@ -10,7 +10,7 @@ import pandas as pd
 from IPython.display import Markdown
 
 from mnist_book import data, evaluation, plotting
-from mnist_book.models import build_model
+from mnist_book.models import build_model, layer_table
 from mnist_book.training import recipe, train
 
 (x_train, y_train), (x_test, y_test) = data.load_mnist()
@@ -26,7 +26,7 @@ from mnist_book.training import recipe, train
 
 # %%
 model = build_model("hidden_layer")
-model.summary()
+layer_table(model)
 
 # %% [markdown]
 # The hidden layer has 784 x 100 + 100 parameters and the output layer 100 x 10 + 10: ten

@@ -10,7 +10,7 @@
 from IPython.display import Markdown
 
 from mnist_book import data, evaluation, plotting
-from mnist_book.models import build_model
+from mnist_book.models import build_model, layer_table
 from mnist_book.training import recipe, train
 
 (x_train, y_train), (x_test, y_test) = data.load_mnist()
@@ -25,7 +25,7 @@ from mnist_book.training import recipe, train
 
 # %%
 model = build_model("single_layer")
-model.summary()
+layer_table(model)
 
 # %%
 Markdown(

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mnist_book.models import MODEL_NAMES, build_model, get_spec, prepare_images
+from mnist_book.models import MODEL_NAMES, build_model, get_spec, layer_table, prepare_images
 
 
 @pytest.mark.parametrize(
@@ -58,3 +58,12 @@ def test_flatten_model_is_the_hidden_layer_model_on_images():
         hidden.predict(prepare_images("hidden_layer", images), verbose=0),
         flatten.predict(prepare_images("flatten", images), verbose=0),
     )
+
+
+def test_layer_table_lists_every_layer_with_its_parameters():
+    model = build_model("flatten")
+    table = layer_table(model)
+    assert list(table.index) == ["flatten", "hidden", "output"]
+    assert list(table["type"]) == ["Flatten", "Dense", "Dense"]
+    assert list(table["output shape"]) == ["(None, 784)", "(None, 100)", "(None, 10)"]
+    assert table["parameters"].sum() == model.count_params()

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from mnist_book._keras import keras
 from mnist_book.data import scale_pixels
@@ -126,3 +127,15 @@ def build_model(
 def prepare_images(name: str, images: np.ndarray) -> np.ndarray:
     """MNIST uint8 images (n, 28, 28) scaled to [0, 1] and shaped for model `name`'s input."""
     return scale_pixels(images).reshape((-1, *get_spec(name).input_shape))
+
+
+def layer_table(model: keras.Model) -> pd.DataFrame:
+    """One row per layer: type, output shape and parameters (`model.summary()` as a table)."""
+    return pd.DataFrame(
+        {
+            "type": [type(layer).__name__ for layer in model.layers],
+            "output shape": [str(tuple(layer.output.shape)) for layer in model.layers],
+            "parameters": [layer.count_params() for layer in model.layers],
+        },
+        index=pd.Index([layer.name for layer in model.layers], name="layer"),
+    )

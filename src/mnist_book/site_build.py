@@ -29,6 +29,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import posixpath
 import re
 import shutil
 import tempfile
@@ -230,6 +231,9 @@ class ExecutePagesPlugin(BasePlugin[PluginConfig]):
             return self._link_back_to_tutorials(html, page)
         if page.file.src_uri not in self.executed:
             return html
+        html = _link_documentation_files(html, page, files)
+        # Notebook headings' "¶" links: as Material's own, so search leaves them out.
+        html = html.replace('class="anchor-link"', 'class="headerlink"')
         return self._downloads_bar(page, config) + html + self._api_used_list(page)
 
     def _api_used_list(self, page: Page) -> str:
@@ -350,6 +354,28 @@ class ExecutePagesPlugin(BasePlugin[PluginConfig]):
             fresh = "cached" if page.from_cache else "yes"
             rows.append(f"| `{page.src_path}` | {page.seconds:.1f} s | {fresh} |")
         return "\n".join(rows)
+
+
+def _link_documentation_files(html: str, page: Page, files: Files) -> str:
+    """Point links to docs/ files (`single-layer.py`, `index.md`) at their pages.
+
+    mkdocs rewrites such links in Markdown pages; in notebook HTML nobody does, so a link a
+    tutorial writes to another page would 404. A link to a missing file is warned about,
+    which fails a `--strict` build as it would in a Markdown page.
+    """
+
+    def link(match: re.Match[str]) -> str:
+        target, fragment = match.group(1), match.group(2) or ""
+        if re.match(r"[a-z][a-z0-9+.-]*:|/", target):  # absolute or external
+            return match.group(0)
+        path = posixpath.normpath(posixpath.join(posixpath.dirname(page.file.src_uri), target))
+        file = files.get_file_from_path(path)
+        if file is None:
+            log.warning(f"Tutorial page {page.file.src_uri} links to '{target}', not in docs/.")
+            return match.group(0)
+        return f'href="{get_relative_url(file.url, page.url)}{fragment}"'
+
+    return re.sub(r'href="([^"#]+)(#[^"]*)?"', link, html)
 
 
 def _relative(path: str, page: Page) -> str:
