@@ -133,3 +133,40 @@ def test_package_edit_reexecutes_pages_instead_of_serving_stale_output(tmp_path)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "Executed 1 of 1 pages" in rebuilt.stderr
     assert "marker: edited" in page_html(site)
+
+
+def test_two_builds_at_once_share_the_caches_safely(tmp_path, isolated_cache):
+    """Both succeed, the model is trained once, and no half-written entry is left behind."""
+    site = make_site(
+        tmp_path / "site-root",
+        """\
+        # %%
+        from mnist_book.training import TrainConfig, train
+
+        result = train("single_layer", TrainConfig(epochs=1, batch_size=128, train_size=2_000))
+        print("accuracy", result.test_accuracy)
+        """,
+    )
+    env = {**os.environ, "MNIST_BOOK_CACHE_DIR": str(isolated_cache)}
+    builds = [
+        subprocess.Popen(
+            [sys.executable, "-m", "mkdocs", "build", "-d", str(tmp_path / f"out{i}")],
+            cwd=site,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in (1, 2)
+    ]
+    outputs = [build.communicate(timeout=300) for build in builds]
+    assert [build.returncode for build in builds] == [0, 0], outputs
+    pages = [(tmp_path / f"out{i}" / "page" / "index.html").read_text() for i in (1, 2)]
+    accuracies = [page.split("accuracy ")[1][:6] for page in pages]
+    assert accuracies[0] == accuracies[1]
+    entries = list((isolated_cache / "models").iterdir())
+    assert [entry.name.split("-")[0] for entry in entries if entry.is_dir()] == ["single_layer"]
+    assert not [entry for entry in entries if entry.name.startswith(".tmp-")]
+    trained_here = ["Training single_layer" in page for page in pages]
+    # One kernel trained; the other loaded its model, or took its executed page outright.
+    assert trained_here.count(True) == 1 or pages[0] == pages[1]

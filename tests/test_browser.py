@@ -1,0 +1,317 @@
+"""The built site/ in headless Chromium, as a reader meets it.
+
+Every page in the navigation loads without console errors, its images decode and its internal
+links (and their #fragments) resolve; search finds the tutorials; the light/dark toggle works;
+results.json is well formed. Run after `make site` with `make test-browser` (`pytest -m browser`);
+the default `pytest` run leaves these tests out. Needs the `playwright` Python package and
+Debian's Chromium (`apt-get install -y chromium`); Playwright's own browser download is not used.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = ROOT / "site"
+CHROMIUM = os.environ.get("MNIST_BOOK_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    # Without these Chromium keeps dialling Google's services, which this network refuses.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SEARCH_QUERY = "confusion matrix"
+SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+MODEL_FIELDS = ("name", "test_accuracy", "test_loss", "epochs", "train_seconds", "params")
+
+
+class _LinkCollector(HTMLParser):
+    """The hrefs of `<a class="md-nav__link">` and every id and name attribute of a page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.nav_hrefs: list[str] = []
+        self.anchors: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        for key in ("id", "name"):
+            if attributes.get(key):
+                self.anchors.add(attributes[key])
+        classes = (attributes.get("class") or "").split()
+        if tag == "a" and "md-nav__link" in classes and attributes.get("href"):
+            self.nav_hrefs.append(attributes["href"])
+
+
+def parse_html(text: str) -> _LinkCollector:
+    collector = _LinkCollector()
+    collector.feed(text)
+    collector.close()
+    return collector
+
+
+def page_path(url: str, base: str) -> str:
+    """The page `url` relative to the site root `base` ('' is the home page)."""
+    return urldefrag(url).url.split("?")[0][len(base) :]
+
+
+def nav_pages() -> list[str]:
+    """Every page the home page's navigation links to, relative to the site root ('' = home)."""
+    index = SITE / "index.html"
+    if not index.is_file():
+        return []
+    base = "http://site.invalid/"
+    pages: list[str] = []
+    for href in parse_html(index.read_text(encoding="utf-8")).nav_hrefs:
+        url = urljoin(base, href)
+        if url.startswith(base) and (path := page_path(url, base)) not in pages:
+            pages.append(path)
+    return pages
+
+
+def sitemap_pages() -> list[str]:
+    """Every page in site/sitemap.xml, relative to the site root ('' = home)."""
+    locs = [
+        (element.text or "").strip()
+        for element in ET.parse(SITE / "sitemap.xml").iter(f"{SITEMAP_NS}loc")
+    ]
+    home = min(locs, key=len)
+    return [loc[len(home) :] for loc in locs if loc.startswith(home)]
+
+
+def page_id(path: str) -> str:
+    return path.strip("/") or "home"
+
+
+# Collected from the built site; with no site there is one "home" case, which fails in `site_url`.
+PAGES = nav_pages() or [""]
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def site_url() -> Iterator[str]:
+    """The built site/, served on a free port of 127.0.0.1 for the session."""
+    if not (SITE / "index.html").is_file() or not (SITE / "sitemap.xml").is_file():
+        pytest.fail(f"No built site in {SITE}: run `make site` first.", pytrace=False)
+    handler = functools.partial(_QuietHandler, directory=str(SITE))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Debian Chromium for the whole session."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("The browser tests need the playwright package: pip install playwright")
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(
+            f"No Chromium at {CHROMIUM}: apt-get install -y chromium "
+            "(or point MNIST_BOOK_CHROMIUM at a Chromium binary).",
+            pytrace=False,
+        )
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def context(browser: Any, site_url: str) -> Iterator[Any]:
+    """A fresh light-mode desktop context; requests off the local site get an empty answer.
+
+    The pages reference Google Fonts and mkdocs-material asks GitHub for the repository's
+    stars: neither is reachable offline, and neither is the site's own fault to report.
+    """
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, color_scheme="light", base_url=site_url
+    )
+    context.route(
+        lambda url: not url.startswith(site_url),
+        lambda route: route.fulfill(status=204, body=""),
+    )
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def fetched() -> dict[str, tuple[int, set[str]]]:
+    """URL (no fragment) -> (HTTP status, ids and names on it), shared by the link checks."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def tutorial_pages(site_url: str) -> set[str]:
+    """The pages rendered from notebooks."""
+    return {
+        path
+        for path in PAGES
+        if "jupyter-wrapper" in (SITE / path / "index.html").read_text(encoding="utf-8")
+    }
+
+
+def test_page_list_comes_from_the_built_site(site_url: str) -> None:
+    assert nav_pages(), "The navigation of site/index.html links to no page"
+    assert "" in PAGES, f"The navigation does not link to the home page: {PAGES}"
+    missing = [path for path in sitemap_pages() if path not in PAGES]
+    assert not missing, f"Built pages that no navigation link reaches: {missing}"
+
+
+def test_some_pages_are_tutorials(tutorial_pages: set[str]) -> None:
+    assert tutorial_pages, f"No page of {PAGES} has a rendered notebook (.jupyter-wrapper)"
+
+
+@pytest.mark.parametrize("path", PAGES, ids=page_id)
+def test_page_loads_cleanly_with_images_and_working_links(
+    context: Any, site_url: str, path: str, fetched: dict[str, tuple[int, set[str]]]
+) -> None:
+    page = context.new_page()
+    errors: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(f"console error: {message.text} (at {message.location.get('url')})")
+            if message.type == "error"
+            else None
+        ),
+    )
+    page.on("pageerror", lambda error: errors.append(f"uncaught exception: {error}"))
+    url = site_url + path
+    response = page.goto(url, wait_until="load")
+    assert response is not None and response.status == 200, (
+        f"{url}: HTTP {response and response.status}"
+    )
+    page.wait_for_load_state("networkidle")
+
+    problems: list[str] = []
+
+    # Images: decode every one (lazy ones too) and record what decoded.
+    images = page.evaluate(
+        """async () => Promise.all([...document.images].map(async (img) => {
+            img.loading = "eager";
+            let error = null;
+            try { await img.decode(); } catch (e) { error = String(e); }
+            return {src: (img.currentSrc || img.src).slice(0, 80), width: img.naturalWidth, error};
+        }))"""
+    )
+    problems += [
+        f"image does not decode: {image['src']} ({image['error'] or 'naturalWidth 0'})"
+        for image in images
+        if image["width"] <= 0 or image["error"]
+    ]
+    if not images and page.locator(".jupyter-wrapper").count():
+        problems.append("a tutorial page (.jupyter-wrapper) without a single image")
+
+    # Internal links: the page behind each resolves, and so does each #fragment on it.
+    origin = "{0.scheme}://{0.netloc}/".format(urlsplit(site_url))
+    hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+    for href in sorted({href for href in hrefs if href.startswith(origin)}):
+        target, fragment = urldefrag(href)
+        if target not in fetched:
+            answer = page.request.get(target)
+            anchors = set()
+            if answer.ok and "html" in answer.headers.get("content-type", ""):
+                anchors = parse_html(answer.text()).anchors
+            fetched[target] = (answer.status, anchors)
+        status, anchors = fetched[target]
+        if status != 200:
+            problems.append(f"broken link: {href} (HTTP {status})")
+        elif fragment and unquote(fragment) not in anchors:
+            problems.append(f"broken link: {href} (no id or name {unquote(fragment)!r} there)")
+    # External links (GitHub, the theme's site) are not fetched: no network, and not ours.
+
+    problems = errors + problems  # console errors from the whole visit, images and links
+    assert not problems, f"page {page_id(path)!r} ({url}):\n  " + "\n  ".join(problems)
+
+
+def test_search_finds_a_tutorial(context: Any, site_url: str, tutorial_pages: set[str]) -> None:
+    from playwright.sync_api import expect
+
+    page = context.new_page()
+    page.goto(site_url, wait_until="load")
+    search = page.locator("input.md-search__input")
+    search.click()
+    search.press_sequentially(SEARCH_QUERY, delay=30)
+    results = page.locator(".md-search-result__item")
+    # The index (search/search_index.json) is loaded and searched by a web worker.
+    expect(results.first).to_be_visible(timeout=15_000)
+    hrefs = page.eval_on_selector_all(
+        ".md-search-result__item a[href]", "links => links.map(a => a.href)"
+    )
+    found = {page_path(href, site_url) for href in hrefs if href.startswith(site_url)}
+    assert found & tutorial_pages, (
+        f"Searching {SEARCH_QUERY!r} found {results.count()} results, none on a tutorial page "
+        f"({sorted(tutorial_pages)}): {sorted(found)}"
+    )
+
+
+def test_light_dark_toggle(context: Any, site_url: str, tutorial_pages: set[str]) -> None:
+    from playwright.sync_api import expect
+
+    page = context.new_page()
+    page.goto(site_url, wait_until="load")
+    body = page.locator("body")
+    toggle = page.locator('label.md-header__button[for^="__palette"]:visible')
+    expect(body).to_have_attribute("data-md-color-scheme", "default")
+    toggle.click()
+    expect(body).to_have_attribute("data-md-color-scheme", "slate")
+    # The choice is remembered on the next page.
+    page.goto(site_url + sorted(tutorial_pages)[0], wait_until="load")
+    expect(body).to_have_attribute("data-md-color-scheme", "slate")
+    toggle.click()
+    expect(body).to_have_attribute("data-md-color-scheme", "default")
+
+
+def test_results_json_lists_the_models(context: Any, site_url: str) -> None:
+    answer = context.request.get(site_url + "results.json")
+    assert answer.status == 200, f"results.json: HTTP {answer.status}"
+    results = json.loads(answer.text())
+    models = results.get("models") if isinstance(results, dict) else None
+    assert isinstance(models, list) and models, f"results.json has no `models` list: {results!r}"
+    for model in models:
+        missing = [field for field in MODEL_FIELDS if field not in model]
+        assert not missing, f"results.json model {model.get('name')!r} lacks {missing}"
+        assert isinstance(model["name"], str) and model["name"], model
+        assert 0 <= model["test_accuracy"] <= 1, model
+        assert math.isfinite(model["test_loss"]) and model["test_loss"] >= 0, model
+        assert isinstance(model["epochs"], int) and model["epochs"] >= 1, model
+        assert model["train_seconds"] > 0, model
+        assert isinstance(model["params"], int) and model["params"] > 0, model
+    names = [model["name"] for model in models]
+    assert len(names) == len(set(names)), f"results.json names a model twice: {names}"
