@@ -1,0 +1,298 @@
+"""The ``mnist-book`` command: the data, training and results, outside the site.
+
+- ``mnist-book data``: locate (downloading if needed) and verify the four MNIST files.
+- ``mnist-book train NAME``: train a registered model with the site's recipe, or overrides.
+- ``mnist-book results``: the site's models as the trained-model cache holds them (never trains).
+
+Keras takes seconds to import, so it is imported inside the subcommands that need it:
+``mnist-book --help`` and ``mnist-book data`` never import it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import mnist_book
+from mnist_book import paths
+
+if TYPE_CHECKING:
+    from mnist_book.training import TrainConfig
+
+PROG = "mnist-book"
+
+
+class _ModelNames:
+    """The registry's model names for argparse ``choices``, imported (with Keras) on first use.
+
+    argparse only looks at the choices to check a value or to show them, so neither
+    ``mnist-book --help`` nor ``mnist-book data`` pays for importing Keras.
+    """
+
+    def _names(self) -> tuple[str, ...]:
+        from mnist_book.models import MODEL_NAMES
+
+        return MODEL_NAMES
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0.0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``mnist-book`` and its subcommands."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="MNIST data, training and results of the mnist-book site, from the shell.",
+        epilog=(
+            f"Environment: {paths.DATA_DIR_ENV} (a directory holding the four MNIST files, used "
+            f"offline), {paths.CACHE_DIR_ENV} (downloaded data and trained models; now "
+            f"{paths.cache_dir()})."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {mnist_book.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    data_parser = commands.add_parser(
+        "data",
+        help="locate (download if needed) and verify the MNIST files",
+        description=(
+            "Locate the four MNIST files (downloading them into the cache unless "
+            f"{paths.DATA_DIR_ENV} is set), check each file's sha256 and count the images."
+        ),
+    )
+    data_parser.set_defaults(run=_run_data, command_parser=data_parser)
+
+    train_parser = commands.add_parser(
+        "train",
+        help="train a model (the site's recipe unless overridden)",
+        description=(
+            "Train a registered model on MNIST and evaluate it on the test set, with the "
+            "site's recipe for that model unless overridden. A training already in the cache "
+            "is loaded instead of repeated (--no-cache retrains)."
+        ),
+    )
+    train_parser.add_argument(
+        "name", metavar="NAME", choices=_ModelNames(), help="the model: %(choices)s"
+    )
+    train_parser.add_argument("--epochs", type=_positive_int, metavar="N", help="number of epochs")
+    train_parser.add_argument("--batch-size", type=_positive_int, metavar="N", help="batch size")
+    train_parser.add_argument(
+        "--learning-rate", type=_positive_float, metavar="F", help="Adam's (initial) learning rate"
+    )
+    train_parser.add_argument(
+        "--schedule", metavar="NAME", help="learning-rate schedule: constant or cosine"
+    )
+    train_parser.add_argument("--seed", type=int, metavar="N", help="random seed")
+    train_parser.add_argument(
+        "--validation-split",
+        type=_fraction,
+        metavar="F",
+        help="fraction of the training images held out",
+    )
+    train_parser.add_argument(
+        "--train-size", type=_positive_int, metavar="N", help="train on the first N images only"
+    )
+    train_parser.add_argument(
+        "--no-cache",
+        dest="use_cache",
+        action="store_false",
+        help="retrain even if the cache holds this training, and do not cache the result",
+    )
+    train_parser.set_defaults(run=_run_train, command_parser=train_parser)
+
+    results_parser = commands.add_parser(
+        "results",
+        help="the results of every model with the site's recipes (from the cache, never trains)",
+        description=(
+            "The test results of every model trained with the site's recipe, read from the "
+            "trained-model cache. Nothing is trained: a model not in the cache is listed as "
+            "not trained yet."
+        ),
+    )
+    results_parser.add_argument("--json", action="store_true", help="print JSON instead")
+    results_parser.set_defaults(run=_run_results, command_parser=results_parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``mnist-book`` with `argv` (default: the command line); return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from mnist_book.data import MNISTDataError
+
+    try:
+        return args.run(args)
+    except MNISTDataError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `mnist-book results --json | head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _run_data(args: argparse.Namespace) -> int:
+    from mnist_book import data
+
+    configured = paths.configured_data_dir()
+    directory = data.locate_mnist()  # verifies every sha256, raising on the first mismatch
+    source = f"from {paths.DATA_DIR_ENV}" if configured else "the cache"
+    print(f"MNIST files in {directory} ({source}):")
+    width = max(map(len, data.MNIST_FILES))
+    counts = {}
+    for name in data.MNIST_FILES:
+        path = directory / name
+        counts[name] = len(data.read_idx(path))
+        print(f"  {name:<{width}}  sha256 ok  {path.stat().st_size:>10,} bytes")
+    for split, label in (("train", "train"), ("t10k", "test")):
+        images = counts[f"{split}-images-idx3-ubyte.gz"]
+        labels = counts[f"{split}-labels-idx1-ubyte.gz"]
+        print(f"{label}: {images:,} images, {labels:,} labels")
+    return 0
+
+
+_CONFIG_OPTIONS = (
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "schedule",
+    "seed",
+    "validation_split",
+    "train_size",
+)
+"""The `TrainConfig` fields that `mnist-book train` takes as options (--batch-size etc.)."""
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from mnist_book import training
+
+    overrides = {
+        field: getattr(args, field) for field in _CONFIG_OPTIONS if getattr(args, field) is not None
+    }
+    try:
+        config = replace(training.recipe(args.name), **overrides)
+    except ValueError as error:
+        args.command_parser.error(str(error))  # exits with status 2
+    result = training.train(args.name, config, use_cache=args.use_cache)
+    where = (
+        "loaded from the cache" if result.from_cache else f"trained in {result.train_seconds:.1f} s"
+    )
+    print(
+        f"{result.name}: test accuracy {result.test_accuracy:.2%}, test loss "
+        f"{result.test_loss:.4f}, {result.params:,} parameters, {_epochs(config.epochs)}, {where}."
+    )
+    return 0
+
+
+def _epochs(count: int) -> str:
+    return f"{count} epoch{'' if count == 1 else 's'}"
+
+
+def cached_result(name: str, config: TrainConfig) -> dict[str, Any] | None:
+    """What the trained-model cache holds for training `name` with `config`, without training.
+
+    The stored ``result.json`` of the cache entry `mnist_book.training.train` would load, or None
+    when there is no complete entry with the same name and config. It reads the cache layout of
+    training.py, so it belongs there (as ``training.cached_result``).
+    """
+    from mnist_book import training
+
+    # The entry's path as `training.train` makes it, and the files `training._save_entry` writes.
+    key = training.cache_key(name, config)
+    entry = paths.cache_dir() / "models" / f"{name}-{key[:20]}"
+    try:
+        stored = json.loads((entry / training._RESULT_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(stored, dict) or not (entry / training._MODEL_FILE).is_file():
+        return None
+    if stored.get("name") != name or stored.get("config") != asdict(config):
+        return None
+    return stored
+
+
+def _run_results(args: argparse.Namespace) -> int:
+    from mnist_book import training
+    from mnist_book.models import MODEL_NAMES, build_model
+
+    models_dir = paths.cache_dir() / "models"
+    rows: list[dict[str, Any]] = []
+    for name in MODEL_NAMES:
+        config = training.recipe(name)
+        stored = cached_result(name, config)
+        row: dict[str, Any] = {"name": name, "trained": stored is not None}
+        if stored is not None:
+            row |= {
+                "test_accuracy": stored["test_accuracy"],
+                "test_loss": stored["test_loss"],
+                "epochs": config.epochs,
+                "train_seconds": stored["train_seconds"],
+                "params": build_model(name).count_params(),  # builds, never trains
+            }
+        row["config"] = asdict(config)
+        rows.append(row)
+    if args.json:
+        print(json.dumps({"cache_dir": str(models_dir), "models": rows}, indent=2))
+    else:
+        print(_results_table(rows, models_dir))
+    return 0
+
+
+def _results_table(rows: list[dict[str, Any]], models_dir: Path) -> str:
+    header = ("Model", "Test accuracy", "Test loss", "Parameters", "Epochs", "Training time")
+    width = max(len(header[0]), *(len(row["name"]) for row in rows))
+    lines = [
+        f"Models trained with the site's recipes, from the cache {models_dir}:",
+        "",
+        f"{header[0]:<{width}}  " + "  ".join(f"{title:>13}" for title in header[1:]),
+    ]
+    for row in rows:
+        if not row["trained"]:
+            lines.append(
+                f"{row['name']:<{width}}  not trained yet — run `mnist-book train {row['name']}`"
+            )
+            continue
+        cells = (
+            f"{row['test_accuracy']:.2%}",
+            f"{row['test_loss']:.4f}",
+            f"{row['params']:,}",
+            str(row["epochs"]),
+            f"{row['train_seconds']:.0f} s",
+        )
+        lines.append(f"{row['name']:<{width}}  " + "  ".join(f"{cell:>13}" for cell in cells))
+    return "\n".join(lines)
