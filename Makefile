@@ -34,6 +34,9 @@ install: $(STAMP)  ## Create .venv and install the package with its docs and tes
 test: $(STAMP)  ## Run the test suite.
 	$(BIN)/python -m pytest
 
+test-browser: $(STAMP)  ## Drive the built site/ in headless Chromium (after make site).
+	$(BIN)/python -m pytest -m browser
+
 site: $(STAMP)  ## Build the static site into site/ (executes every tutorial).
 	$(BIN)/mkdocs build --strict
 
@@ -43,13 +46,20 @@ serve: $(STAMP)  ## Build, serve on http://127.0.0.1:8000 and rebuild on every e
 bench: $(STAMP)  ## Seconds per epoch and samples per second for every model.
 	$(BIN)/python scripts/bench_training.py
 
-lint: $(STAMP)  ## Ruff lint and format check.
+bench-build: $(STAMP)  ## Time cold, no-change, prose, page-code and package-edit rebuilds.
+	$(BIN)/python scripts/bench_build.py --sequential
+
+lint: $(STAMP)  ## Ruff lint and format check; the GitHub workflows against their schema.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
-format: $(STAMP)  ## Apply ruff's fixes and formatting.
-	$(BIN)/ruff check --fix .
+# Fixes first (they can leave code unformatted), then formatting (which fixes long lines that
+# the first pass still reports), then the lint once more, failing on what is left to do by hand.
+format: $(STAMP)  ## Apply ruff's fixes and formatting; list what is left to fix by hand.
+	$(BIN)/ruff check --fix --exit-zero --quiet .
 	$(BIN)/ruff format .
+	$(BIN)/ruff check .
 
 clean:  ## Remove the built site and local caches (not the user data/model cache).
 	rm -rf site .cache .pytest_cache .ruff_cache

@@ -114,7 +114,7 @@ def main() -> None:
         print(f"  {name:<28}{seconds:>7.1f}")
     report = {f"{situation}_s": result["seconds"] for situation, result in results.items()}
     report["pages_reexecuted"] = {situation: r["pages"] for situation, r in results.items()}
-    report["models_retrained"] = {situation: r["models_trained"] for situation, r in results.items()}
+    report["models_retrained"] = {s: r["models_trained"] for s, r in results.items()}
     report["page_seconds_cold"] = results["cold"]["page_seconds"]
     report["load_average"] = os.getloadavg()
     print(json.dumps(report))
