@@ -8,7 +8,7 @@ from dataclasses import asdict, replace
 
 import pytest
 
-from mnist_book import cli, training
+from mnist_book import training
 from mnist_book.cli import main
 from mnist_book.data import MNIST_FILES
 from mnist_book.models import MODEL_NAMES
@@ -207,9 +207,9 @@ def test_results_ignore_an_entry_of_another_config(isolated_cache):
     (entry / "model.keras").write_bytes(b"")
     stored = {"name": "single_layer", "config": {"epochs": 99}, "test_accuracy": 0.9}
     (entry / "result.json").write_text(json.dumps(stored))
-    assert cli.cached_result("single_layer", config) is None
+    assert training.cached_result("single_layer", config) is None
     stored["config"] = asdict(config)
     (entry / "result.json").write_text(json.dumps(stored))
-    assert cli.cached_result("single_layer", config) == stored
+    assert training.cached_result("single_layer", config) == stored
     (entry / "model.keras").unlink()
-    assert cli.cached_result("single_layer", config) is None  # half-written: not trusted
+    assert training.cached_result("single_layer", config) is None  # half-written: not trusted

@@ -23,7 +23,7 @@ import mnist_book
 from mnist_book import paths
 
 if TYPE_CHECKING:
-    from mnist_book.training import TrainConfig
+    pass
 
 PROG = "mnist-book"
 
@@ -223,38 +223,15 @@ def _epochs(count: int) -> str:
     return f"{count} epoch{'' if count == 1 else 's'}"
 
 
-def cached_result(name: str, config: TrainConfig) -> dict[str, Any] | None:
-    """What the trained-model cache holds for training `name` with `config`, without training.
-
-    The stored ``result.json`` of the cache entry `mnist_book.training.train` would load, or None
-    when there is no complete entry with the same name and config. It reads the cache layout of
-    training.py, so it belongs there (as ``training.cached_result``).
-    """
-    from mnist_book import training
-
-    # The entry's path as `training.train` makes it, and the files `training._save_entry` writes.
-    key = training.cache_key(name, config)
-    entry = paths.cache_dir() / "models" / f"{name}-{key[:20]}"
-    try:
-        stored = json.loads((entry / training._RESULT_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(stored, dict) or not (entry / training._MODEL_FILE).is_file():
-        return None
-    if stored.get("name") != name or stored.get("config") != asdict(config):
-        return None
-    return stored
-
-
 def _run_results(args: argparse.Namespace) -> int:
     from mnist_book import training
-    from mnist_book.models import MODEL_NAMES, build_model
+    from mnist_book.models import MODEL_NAMES
 
     models_dir = paths.cache_dir() / "models"
     rows: list[dict[str, Any]] = []
     for name in MODEL_NAMES:
         config = training.recipe(name)
-        stored = cached_result(name, config)
+        stored = training.cached_result(name, config)
         row: dict[str, Any] = {"name": name, "trained": stored is not None}
         if stored is not None:
             row |= {
@@ -262,7 +239,7 @@ def _run_results(args: argparse.Namespace) -> int:
                 "test_loss": stored["test_loss"],
                 "epochs": config.epochs,
                 "train_seconds": stored["train_seconds"],
-                "params": build_model(name).count_params(),  # builds, never trains
+                "params": stored["params"],
             }
         row["config"] = asdict(config)
         rows.append(row)

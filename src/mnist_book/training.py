@@ -146,7 +146,7 @@ def train(
     """
     config = config or recipe(name)
     if use_cache:
-        entry = paths.cache_dir() / "models" / f"{name}-{cache_key(name, config)[:20]}"
+        entry = _entry(name, config)
         with _locked(entry):
             result = _load_entry(entry, name, config)
             if result is None:
@@ -162,13 +162,37 @@ def train(
     return result
 
 
+def cached_result(name: str, config: TrainConfig | None = None) -> dict[str, Any] | None:
+    """The stored result of training `name` with `config` (default: its recipe), if cached.
+
+    Never trains: returns None unless the cache holds a complete entry for exactly this
+    training. The dict has the `TrainResult` fields but the model and `from_cache`.
+    """
+    config = config or recipe(name)
+    entry = _entry(name, config)
+    try:
+        stored = json.loads((entry / _RESULT_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    complete = isinstance(stored, dict) and (entry / _MODEL_FILE).is_file()
+    if not complete or stored.get("name") != name or stored.get("config") != asdict(config):
+        return None
+    return stored
+
+
+def _entry(name: str, config: TrainConfig) -> Path:
+    """The cache directory of training `name` with `config`."""
+    return paths.cache_dir() / "models" / f"{name}-{cache_key(name, config)[:20]}"
+
+
 def _train_and_evaluate(name: str, config: TrainConfig, log: Callable[[str], None]) -> TrainResult:
     (x_train, y_train), (x_test, y_test) = load_mnist()
     if config.train_size is not None:
         x_train, y_train = x_train[: config.train_size], y_train[: config.train_size]
     keras.utils.set_random_seed(config.seed)
     model = build_model(name, _learning_rate(config, len(x_train)))
-    log(f"Training {name} ({model.count_params():,} parameters) for {config.epochs} epochs.")
+    epochs = f"{config.epochs} epoch{'s' if config.epochs > 1 else ''}"
+    log(f"Training {name} ({model.count_params():,} parameters) for {epochs}.")
     epoch_log = _EpochLog(config.epochs, log)
     started = time.perf_counter()
     fitted = model.fit(
@@ -297,6 +321,7 @@ def _save_entry(entry: Path, result: TrainResult) -> None:
         "test_loss": result.test_loss,
         "test_accuracy": result.test_accuracy,
         "train_seconds": result.train_seconds,
+        "params": result.params,
     }
     try:
         staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=entry.parent))
