@@ -94,6 +94,9 @@ class ExecutePagesPlugin(BasePlugin[PluginConfig]):
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         root = Path(config.config_file_path).parent
         self.cache_dir = root / self.config.cache_dir
+        # mkdocs-jupyter's render cache is relative to the working directory: anchor it too.
+        if renderer := config.plugins.get("mkdocs-jupyter"):
+            renderer.config["cache_dir"] = str(root / renderer.config["cache_dir"])
         self.executed: dict[str, ExecutedPage] = {}
         self.shared_css: dict[str, None] = {}  # ordered set of moved style blocks
         return config
