@@ -58,7 +58,7 @@ Markdown(
 # %% [markdown]
 # ## Pixel statistics
 #
-# Each pixel is an unsigned 8-bit integer: 0 is the white background, 255 full ink. Most of
+# Each pixel is an unsigned 8-bit integer: 0 is the blank background, 255 full ink. Most of
 # every image is background:
 
 # %%

@@ -1,9 +1,15 @@
 """The figures: what each one draws, and that drawing leaves matplotlib's settings alone."""
 
+import base64
+import io
+import re
+
 import matplotlib
 
 matplotlib.use("Agg")
 
+import IPython.display
+import matplotlib.image
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -12,7 +18,12 @@ from matplotlib.colors import same_color
 from matplotlib.figure import Figure
 
 from mnist_book import plotting
-from mnist_book.plotting import CORRECT_COLOR, WRONG_COLOR
+from mnist_book.plotting import (
+    CORRECT_COLOR,
+    DARK_CORRECT_COLOR,
+    DARK_WRONG_COLOR,
+    WRONG_COLOR,
+)
 
 RNG = np.random.default_rng(0)
 IMAGES = RNG.integers(0, 256, size=(40, 28, 28), dtype=np.uint8)
@@ -33,6 +44,24 @@ def probabilities_for(predictions, confidence=0.9):
 
 def image_axes(figure):
     return [ax for ax in figure.axes if ax.images]
+
+
+def img_tags(html):
+    """Each <img> of the HTML as (class, declared width, declared height, decoded PNG, alt)."""
+    tags = []
+    for tag in re.findall(r"<img [^>]*>", html):
+        attributes = dict(re.findall(r'([a-z]+)="([^"]*)"', tag))
+        prefix = "data:image/png;base64,"
+        assert attributes["src"].startswith(prefix)
+        png = base64.b64decode(attributes["src"][len(prefix) :])
+        pixels = matplotlib.image.imread(io.BytesIO(png), format="png")
+        width, height = int(attributes["width"]), int(attributes["height"])
+        tags.append((attributes["class"], width, height, pixels, attributes["alt"]))
+    return tags
+
+
+def luminance(pixels):
+    return pixels[..., :3].mean(axis=-1)
 
 
 def cell_text(ax, row, col):
@@ -251,3 +280,137 @@ def test_per_class_accuracy_plot_one_series_per_model_in_percent():
     np.testing.assert_allclose(single_layer.get_ydata(), 100 * table["single_layer"])
     np.testing.assert_allclose(convnet.get_ydata(), 100 * table["convnet"])
     assert ax.yaxis.get_major_formatter()(90, 0) == "90%"
+
+
+@pytest.mark.parametrize("name", EVERY_FUNCTION)
+def test_html_holds_a_light_and_a_dark_variant_at_twice_the_resolution(name):
+    before = dict(matplotlib.rcParams)
+    html = EVERY_FUNCTION[name]()._repr_html_()
+    (light_class, *light), (dark_class, *dark) = img_tags(html)
+    assert light_class == "mnist-book-figure mnist-book-light"
+    assert dark_class == "mnist-book-figure mnist-book-dark"
+    for width, height, pixels, alt in (light, dark):
+        # Declared at the 1x size: 2 pixels per CSS pixel on high-DPI screens.
+        assert abs(pixels.shape[1] - 2 * width) <= 1 and abs(pixels.shape[0] - 2 * height) <= 1
+        assert alt.startswith(name.replace("_", " ").capitalize())
+    assert light[:2] == dark[:2]  # the same figure, in the same size
+    assert luminance(dark[2]).mean() < luminance(light[2]).mean() - 0.25
+    # Around the figure, the background: white, and that of mkdocs-material's slate scheme.
+    for pixels, background in ((light[2], "white"), (dark[2], "#1E2129")):
+        expected = matplotlib.colors.to_rgba(background)
+        for corner in (pixels[0, 0], pixels[-1, -1]):
+            np.testing.assert_allclose(corner, expected, atol=1 / 255)
+    assert dict(matplotlib.rcParams) == before
+    assert plt.get_fignums() == []
+
+
+def test_html_hides_the_dark_variant_unless_the_page_is_dark():
+    html = plotting.sample_grid(IMAGES, LABELS, rows=1, cols=2)._repr_html_()
+    (css,) = re.findall(r"<style>(.*?)</style>", html)
+    assert css.startswith("img.mnist-book-figure.mnist-book-dark{display:none}")
+    assert "[data-md-color-scheme=slate] img.mnist-book-figure.mnist-book-dark" in css
+    assert "[data-jp-theme-light=false] img.mnist-book-figure.mnist-book-light" in css
+
+
+def test_digits_are_white_on_black_in_the_dark_variant():
+    images = np.zeros((2, 28, 28), dtype=np.uint8)
+    images[:, :, :14] = 255  # ink on the left half, background on the right
+    figure = plotting.sample_grid(images, LABELS[:2], rows=1, cols=2)
+    (_, _, _, light, _), (_, _, _, dark, _) = img_tags(figure._repr_html_())
+    ax = image_axes(figure)[0]
+    # Where the first digit is in the PNGs: its axes, at 2x, within the tight bounding box.
+    figure.canvas.draw()
+    box = ax.get_window_extent().transformed(figure.dpi_scale_trans.inverted())
+    tight = figure.get_tightbbox().padded(matplotlib.rcParams["savefig.pad_inches"])
+    row = round(2 * figure.dpi * (tight.y1 - (box.y0 + box.y1) / 2))
+    ink, background = (
+        round(2 * figure.dpi * (box.x0 + f * box.width - tight.x0)) for f in (0.25, 0.75)
+    )
+    assert luminance(light)[row, ink] < 0.1 and luminance(light)[row, background] > 0.9
+    assert luminance(dark)[row, ink] > 0.9 and luminance(dark)[row, background] < 0.1
+
+
+def test_dark_variant_marks_mistakes_in_light_red_and_green():
+    predictions = LABELS.copy()
+    predictions[1] = 7
+    figure = plotting.prediction_grid(
+        IMAGES, LABELS, probabilities_for(predictions), rows=1, cols=2
+    )
+    dark = image_axes(figure._mnist_book_dark())
+    assert same_color(dark[0].title.get_color(), DARK_CORRECT_COLOR)
+    assert same_color(dark[1].title.get_color(), DARK_WRONG_COLOR)
+    assert same_color(dark[1].spines["left"].get_edgecolor(), DARK_WRONG_COLOR)
+    assert dark[0].images[0].get_cmap().name == "gray"
+    # The returned figure is still the light one.
+    assert same_color(image_axes(figure)[1].title.get_color(), WRONG_COLOR)
+
+
+def test_dark_variant_is_drawn_only_when_displayed(monkeypatch):
+    calls = []
+    draw_in = plotting._draw_in
+
+    def counted(theme, *args, **kwargs):
+        calls.append(theme.name)
+        return draw_in(theme, *args, **kwargs)
+
+    monkeypatch.setattr(plotting, "_draw_in", counted)
+    figure = plotting.training_curves(HISTORY)
+    figure.savefig(io.BytesIO(), format="png")
+    assert calls == ["light"]
+    figure._repr_html_()
+    figure._repr_html_()
+    assert calls == ["light", "dark"]
+
+
+def test_a_figure_changed_after_it_was_returned_shows_only_its_light_variant():
+    figure = plotting.training_curves(HISTORY)
+    figure.savefig(io.BytesIO(), format="png")  # saving is no change
+    assert len(img_tags(figure._repr_html_())) == 2
+    figure.axes[0].set_title("changed")
+    ((classes, *_),) = img_tags(figure._repr_html_())
+    assert classes == "mnist-book-figure"  # shown whatever the page's scheme
+    assert "<style>" not in figure._repr_html_()
+
+
+def test_ipython_displays_the_html_and_a_2x_png_and_nothing_else(monkeypatch):
+    from IPython.core.formatters import DisplayFormatter
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *a, **k: shown.append((a, k)))
+    figure = plotting.sample_grid(IMAGES, LABELS, rows=1, cols=2)
+    # The figure displays itself: IPython's own formatters, its PNG among them, do not run.
+    assert DisplayFormatter().format(figure) == ({}, {})
+    ((bundle,), options) = shown[0]
+    assert set(bundle) == {"text/plain", "text/html", "image/png"}
+    assert options["raw"]
+    assert len(img_tags(bundle["text/html"])) == 2
+    size = options["metadata"]["image/png"]
+    pixels = matplotlib.image.imread(io.BytesIO(base64.b64decode(bundle["image/png"])))
+    assert abs(pixels.shape[1] - 2 * size["width"]) <= 1
+
+
+def test_figures_still_pickle():
+    import pickle
+
+    figure = plotting.sample_grid(IMAGES, LABELS, rows=1, cols=2)
+    copy = pickle.loads(pickle.dumps(figure))
+    assert isinstance(copy, Figure)
+    assert len(img_tags(copy._repr_html_())) == 1  # what the twin was drawn from is not kept
+
+
+def test_plain_pyplot_cells_still_display_after_a_plotting_call(tmp_path):
+    """In a notebook, using this module must not switch pyplot's interactive display off."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "import numpy as np\nfrom mnist_book import plotting\n"
+            "plotting.class_distribution(np.array([0, 1, 1]), np.array([1, 2]))"
+        ),
+        nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nplt.plot([1, 2, 3]);"),
+    ]
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute(cwd=str(tmp_path))
+    later = notebook.cells[1].outputs
+    assert any("image/png" in output.get("data", {}) for output in later), later

@@ -5,13 +5,27 @@ matplotlib's global settings are never changed, and returns its figure without s
 The figure is detached from pyplot's list of open figures: a notebook then displays it once,
 where it is returned, instead of a second time at the end of the cell, and a script can
 `savefig` it. Digits are drawn dark on a light background; mistakes are always red.
+
+In a notebook a figure shows itself as two sharp (2x) PNGs, the figure as returned and the
+same figure drawn again in `DARK_STYLE` (light text, white digits on a dark background),
+and CSS shows the one that matches the page: mkdocs-material's dark "slate" scheme (with
+`docs/stylesheets/figures.css`), JupyterLab's or VS Code's dark themes; the light one
+anywhere else. The dark twin is drawn only then, from the same arguments, so a script that
+only calls `savefig` does not pay for it. A figure changed after it was returned shows
+only its light variant, which could not be redrawn with the change.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import contextvars
 import functools
+import html
+import io
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ParamSpec
 
 import matplotlib
@@ -21,7 +35,7 @@ import pandas as pd
 import seaborn as sns
 from cycler import cycler
 from matplotlib.axes import Axes
-from matplotlib.colors import LinearSegmentedColormap, LogNorm
+from matplotlib.colors import LinearSegmentedColormap, LogNorm, to_hex, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
@@ -34,15 +48,32 @@ CORRECT_COLOR = "#1B7837"
 WRONG_COLOR = "#C62828"
 """Colour of mistakes: red."""
 
+DARK_BACKGROUND = "#1E2129"
+"""Background of the dark figures: that of mkdocs-material's "slate" scheme."""
+
+DARK_PALETTE = tuple(to_hex(0.85 * np.array(to_rgb(color)) + 0.15).upper() for color in PALETTE)
+"""`PALETTE` lightened by 15% towards white, for the dark figures: the same hues, each at
+least 4.4:1 against `DARK_BACKGROUND`."""
+
+DARK_CORRECT_COLOR = "#66BB6A"
+"""Colour of correct predictions on the dark background: a light green."""
+
+DARK_WRONG_COLOR = "#FF6B6B"
+"""Colour of mistakes on the dark background: a light red."""
+
 STYLE: dict[str, Any] = {
     "figure.dpi": 100,
     "figure.facecolor": "white",
+    "figure.edgecolor": "white",
     "figure.constrained_layout.use": True,
     "figure.titlesize": 13,
     "figure.titleweight": "bold",
     "font.size": 10,
+    "text.color": "black",
+    "axes.facecolor": "white",
     "axes.titlesize": 11,
     "axes.labelsize": 10,
+    "axes.labelcolor": "black",
     "axes.edgecolor": "0.35",
     "axes.linewidth": 0.8,
     "axes.spines.top": False,
@@ -52,6 +83,8 @@ STYLE: dict[str, Any] = {
     "axes.prop_cycle": cycler(color=PALETTE),
     "grid.color": "0.88",
     "grid.linewidth": 0.8,
+    "xtick.color": "black",
+    "ytick.color": "black",
     "xtick.labelsize": 9,
     "ytick.labelsize": 9,
     "legend.frameon": False,
@@ -60,21 +93,261 @@ STYLE: dict[str, Any] = {
 }
 """The matplotlib settings every figure of this module is drawn with."""
 
+DARK_STYLE: dict[str, Any] = {
+    **STYLE,
+    "figure.facecolor": DARK_BACKGROUND,
+    "figure.edgecolor": DARK_BACKGROUND,
+    "text.color": "0.88",
+    "axes.facecolor": DARK_BACKGROUND,
+    "axes.labelcolor": "0.88",
+    "axes.edgecolor": "0.6",
+    "axes.prop_cycle": cycler(color=DARK_PALETTE),
+    "grid.color": "0.25",
+    "xtick.color": "0.8",
+    "ytick.color": "0.8",
+    "image.cmap": "gray",
+}
+"""`STYLE` for dark pages: light text and lines on `DARK_BACKGROUND`, digits white on black."""
+
+
+@dataclass(frozen=True)
+class _Theme:
+    """A style and the colours the figures pick themselves, for one kind of page."""
+
+    name: str
+    style: dict[str, Any]
+    palette: tuple[str, ...]
+    correct: str
+    wrong: str
+    background: str
+    reference: str  # reference lines and arrows
+    frame: str  # the frame around each digit
+    muted: str  # secondary text
+    on_bar: str  # labels drawn inside bars
+    sequential: tuple[float, float]  # the part of a sequential colormap used, low to high
+
+
+_LIGHT = _Theme(
+    name="light",
+    style=STYLE,
+    palette=PALETTE,
+    correct=CORRECT_COLOR,
+    wrong=WRONG_COLOR,
+    background="white",
+    reference="0.3",
+    frame="0.8",
+    muted="0.4",
+    on_bar="white",
+    sequential=(0.2, 0.9),
+)
+_DARK = _Theme(
+    name="dark",
+    style=DARK_STYLE,
+    palette=DARK_PALETTE,
+    correct=DARK_CORRECT_COLOR,
+    wrong=DARK_WRONG_COLOR,
+    background=DARK_BACKGROUND,
+    reference="0.7",
+    frame="0.4",
+    muted="0.6",
+    on_bar=DARK_BACKGROUND,
+    sequential=(0.85, 0.25),
+)
+_THEME: contextvars.ContextVar[_Theme] = contextvars.ContextVar("_THEME", default=_LIGHT)
+
+_SCHEME_CSS = (
+    "img.mnist-book-figure.mnist-book-dark{display:none}"
+    "[data-md-color-scheme=slate] img.mnist-book-figure.mnist-book-light,"
+    "[data-jp-theme-light=false] img.mnist-book-figure.mnist-book-light,"
+    "body.vscode-dark img.mnist-book-figure.mnist-book-light{display:none}"
+    "[data-md-color-scheme=slate] img.mnist-book-figure.mnist-book-dark,"
+    "[data-jp-theme-light=false] img.mnist-book-figure.mnist-book-dark,"
+    "body.vscode-dark img.mnist-book-figure.mnist-book-dark{display:block}"
+)
+"""Shows the light or the dark image of a figure, whichever matches the page.
+
+The selectors outweigh JupyterLab's `.jp-RenderedHTMLCommon > img {display: block}`. The
+first does not start with "[": the site's build moves the styles of its pages into a shared
+sheet, but drops those starting with "[". `docs/stylesheets/figures.css` has the same rules.
+"""
+
 _P = ParamSpec("_P")
 
 
 def _figure_function(draw: Callable[_P, Figure]) -> Callable[_P, Figure]:
-    """Make `draw` run in `STYLE` and detach the figure it returns from pyplot."""
+    """Make `draw` run in `STYLE`, detach its figure from pyplot and give it a dark twin."""
 
     @functools.wraps(draw)
     def styled(*args: _P.args, **kwargs: _P.kwargs) -> Figure:
-        with matplotlib.rc_context(STYLE):
-            figure = draw(*args, **kwargs)
-        # Only forgets the figure in pyplot, which would show it again at the end of a cell.
-        plt.close(figure)
+        figure = _draw_in(_LIGHT, draw, *args, **kwargs)
+        # The same class with two more display methods; "FigureClass=" in every function
+        # would do the same, less surely.
+        figure.__class__ = _ThemedFigure
+        figure._remember(draw.__name__, functools.partial(_draw_in, _DARK, draw, *args, **kwargs))
         return figure
 
     return styled
+
+
+def _draw_in(
+    theme: _Theme, draw: Callable[_P, Figure], /, *args: _P.args, **kwargs: _P.kwargs
+) -> Figure:
+    """Call `draw` in `theme` and detach the figure it returns from pyplot."""
+    # Load pyplot's backend outside the style: the notebook backend turns interactive mode on
+    # as it loads, which rc_context would undo on exit, silencing later plain pyplot cells.
+    plt.switch_backend(plt.get_backend())
+    with _theme_context(theme), matplotlib.rc_context(theme.style):
+        figure = draw(*args, **kwargs)
+    # Only forgets the figure in pyplot, which would show it again at the end of a cell.
+    plt.close(figure)
+    return figure
+
+
+@contextlib.contextmanager
+def _theme_context(theme: _Theme) -> Iterator[None]:
+    token = _THEME.set(theme)
+    try:
+        yield
+    finally:
+        _THEME.reset(token)
+
+
+def _theme() -> _Theme:
+    """The theme being drawn in: the colours a function picks itself come from here."""
+    return _THEME.get()
+
+
+class _ThemedFigure(Figure):
+    """A figure of this module: shows itself in notebooks in a light and a dark variant.
+
+    It is the figure the function returned (a `Figure` in every other respect), plus how to
+    draw it again in the dark theme, which `_repr_html_` does once, when first displayed.
+    """
+
+    _mnist_book_name: str = "figure"
+    _mnist_book_dark: Callable[[], Figure] | None = None
+    _mnist_book_dark_png: bytes | None = None
+    _mnist_book_changed: bool = False
+    _mnist_book_on_stale: Callable[[Any, bool], None] | None = None
+
+    def _remember(self, name: str, draw_dark: Callable[[], Figure]) -> None:
+        self._mnist_book_name = name
+        self._mnist_book_dark = draw_dark
+        self._mnist_book_changed = False
+        # Any change to the figure from now on marks it stale, through this callback.
+        self._mnist_book_on_stale = self.stale_callback
+        self.stale_callback = _ThemedFigure._note_change
+
+    @staticmethod
+    def _note_change(figure: Any, stale: bool) -> None:
+        if stale:
+            figure._mnist_book_changed = True
+        if figure._mnist_book_on_stale is not None:
+            figure._mnist_book_on_stale(figure, stale)
+
+    def savefig(self, *args: Any, **kwargs: Any) -> None:
+        """`Figure.savefig`; saving changes the figure only while it saves, not for good."""
+        changed = self._mnist_book_changed
+        try:
+            super().savefig(*args, **kwargs)
+        finally:
+            self._mnist_book_changed = changed
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The arguments to draw the dark twin from may not pickle: a copy shows only the light.
+        state = super().__getstate__()
+        for name in ("_mnist_book_dark", "_mnist_book_dark_png", "_mnist_book_on_stale"):
+            state.pop(name, None)
+        return state
+
+    def _dark_png(self) -> bytes | None:
+        """The dark twin as a 2x PNG, drawn on first use; None once the figure was changed."""
+        if self._mnist_book_changed:
+            return None
+        if self._mnist_book_dark_png is None and self._mnist_book_dark is not None:
+            self._mnist_book_dark_png = _png(self._mnist_book_dark(), _DARK)
+            self._mnist_book_dark = None  # nor keep the arguments alive any longer
+        return self._mnist_book_dark_png
+
+    def _repr_html_(self) -> str:
+        """Both variants as <img> tags, classed for CSS to show the one matching the page."""
+        return self._html(_png(self, _LIGHT))
+
+    def _html(self, light: bytes) -> str:
+        alt = _alt_text(self, self._mnist_book_name)
+        dark = self._dark_png()
+        if dark is None:
+            return _img_tag(light, alt, "mnist-book-figure")
+        return (
+            f"<style>{_SCHEME_CSS}</style>"
+            + _img_tag(light, alt, "mnist-book-figure mnist-book-light")
+            + _img_tag(dark, alt, "mnist-book-figure mnist-book-dark")
+        )
+
+    def _ipython_display_(self) -> None:
+        """Display the HTML of both variants instead of IPython's PNG of the figure.
+
+        The light PNG (2x, with its size at 1x) comes along for what cannot show HTML, such
+        as nbconvert's Markdown and PDF exporters; its HTML exporter and JupyterLab show
+        the HTML.
+        """
+        from IPython import get_ipython
+        from IPython.display import display
+
+        bundle: dict[str, Any] = {"text/plain": repr(self)}
+        metadata: dict[str, Any] = {}
+        shell = get_ipython()
+        formatter = shell.display_formatter.formatters.get("text/html") if shell else None
+        if formatter is None or formatter.enabled:  # a terminal shows only text
+            light = _png(self, _LIGHT)
+            bundle["text/html"] = self._html(light)
+            width, height = _png_size(light)
+            bundle["image/png"] = base64.b64encode(light).decode("ascii")
+            metadata["image/png"] = {"width": round(width / 2), "height": round(height / 2)}
+        display(bundle, metadata=metadata, raw=True)
+
+
+def _png(figure: Figure, theme: _Theme) -> bytes:
+    """`figure` as a PNG at twice its resolution, for screens with two pixels per CSS pixel."""
+    buffer = io.BytesIO()
+    with matplotlib.rc_context(theme.style):
+        figure.savefig(
+            buffer,
+            format="png",
+            dpi=2 * figure.dpi,
+            bbox_inches="tight",
+            facecolor="auto",
+            edgecolor="auto",
+            transparent=False,
+        )
+    return buffer.getvalue()
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    """Width and height in pixels, from the PNG's header."""
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def _img_tag(png: bytes, alt: str, classes: str) -> str:
+    """An <img> of a 2x PNG, sized in CSS pixels at half its pixels, shrinking to fit."""
+    width, height = _png_size(png)
+    data = base64.b64encode(png).decode("ascii")
+    return (
+        f'<img class="{classes}" src="data:image/png;base64,{data}" '
+        f'width="{round(width / 2)}" height="{round(height / 2)}" alt="{html.escape(alt)}" '
+        'style="max-width:100%;height:auto">'
+    )
+
+
+def _alt_text(figure: Figure, name: str) -> str:
+    """What the figure is, for screen readers: its function and its titles, if any."""
+    described = name.replace("_", " ")
+    titles = [figure.get_suptitle()] if figure.get_suptitle() else []
+    if not titles:
+        titles = [ax.get_title() for ax in figure.axes if ax.get_title() and not ax.images]
+    if titles:
+        described += ": " + "; ".join(titles[:3])
+    return described[0].upper() + described[1:]
 
 
 @_figure_function
@@ -117,8 +390,8 @@ def class_distribution(train_labels: np.ndarray, test_labels: np.ndarray) -> Fig
     )
 
     figure, ax = plt.subplots(figsize=(8, 3.6))
-    sns.barplot(tidy, x="digit", y="share", hue="set", palette=PALETTE[:2], ax=ax)
-    ax.axhline(10, color="0.3", linestyle="--", linewidth=1, label="balanced (10%)")
+    sns.barplot(tidy, x="digit", y="share", hue="set", palette=_theme().palette[:2], ax=ax)
+    ax.axhline(10, color=_theme().reference, linestyle="--", linewidth=1, label="balanced (10%)")
     ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
     ax.set(xlabel="digit", ylabel="share of the set", title="How often each digit occurs")
     ax.grid(axis="y")
@@ -135,8 +408,10 @@ def pixel_histogram(images: np.ndarray) -> Figure:
     zero_share = np.mean(values == 0)
 
     figure, ax = plt.subplots(figsize=(8, 3.6))
-    ax.stairs(counts, edges, fill=True, color=PALETTE[0], alpha=0.85)
-    ax.axvline(mean, color=PALETTE[1], linestyle="--", linewidth=1.5, label=f"mean = {mean:.3g}")
+    ax.stairs(counts, edges, fill=True, color=_theme().palette[0], alpha=0.85)
+    ax.axvline(
+        mean, color=_theme().palette[1], linestyle="--", linewidth=1.5, label=f"mean = {mean:.3g}"
+    )
     ax.set_yscale("log")
     ax.annotate(
         f"{zero_share:.1%} of all pixels are 0",
@@ -144,7 +419,7 @@ def pixel_histogram(images: np.ndarray) -> Figure:
         xytext=(0.22, 0.93),
         textcoords="axes fraction",
         va="top",
-        arrowprops={"arrowstyle": "->", "color": "0.3"},
+        arrowprops={"arrowstyle": "->", "color": _theme().reference},
     )
     ax.set(
         xlabel="pixel intensity",
@@ -172,8 +447,8 @@ def training_curves(history: Mapping[str, Sequence[float]], *, title: str | None
     figure, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
         for key, label, color in (
-            (metric, "train", PALETTE[0]),
-            (f"val_{metric}", "validation", PALETTE[1]),
+            (metric, "train", _theme().palette[0]),
+            (f"val_{metric}", "validation", _theme().palette[1]),
         ):
             if key in history:
                 values = history[key]
@@ -201,7 +476,7 @@ def prediction_grid(
 ) -> Figure:
     """Images titled with the predicted digit, its probability and the true digit.
 
-    Mistakes have a red title and a red frame, correct predictions a dark green title.
+    Mistakes have a red title and a red frame, correct predictions a green title.
 
     Args:
         images: The images, as loaded (28x28 each, or flattened).
@@ -225,10 +500,10 @@ def prediction_grid(
             f"pred {predicted} ({probabilities[index, predicted]:.0%})\ntrue {true}",
             fontsize=9,
             pad=3,
-            color=CORRECT_COLOR if correct else WRONG_COLOR,
+            color=_theme().correct if correct else _theme().wrong,
         )
         if not correct:
-            _frame(ax, WRONG_COLOR, width=2.5)
+            _frame(ax, _theme().wrong, width=2.5)
     return figure
 
 
@@ -238,8 +513,9 @@ def confusion_heatmap(
 ) -> Figure:
     """The confusion matrix as an annotated heatmap, rows true digits, columns predictions.
 
-    Correct answers (the diagonal) are blue; mistakes are red, darker for more frequent
-    ones on a log scale so that rare mistakes stay visible; cells with no mistakes are blank.
+    Correct answers (the diagonal) are blue; mistakes are red, darker (lighter on a dark
+    background) for more frequent ones on a log scale so that rare mistakes stay visible;
+    cells with no mistakes are blank.
 
     Args:
         confusion: A square matrix of counts, as in `Evaluation.confusion`.
@@ -267,7 +543,7 @@ def confusion_heatmap(
         "cbar": False,
         "square": True,
         "linewidths": 1,
-        "linecolor": "white",
+        "linecolor": _theme().background,
         "ax": ax,
     }
     sns.heatmap(values, mask=~diagonal, cmap=_colormap("Blues"), vmin=0, **shared)
@@ -314,7 +590,7 @@ def misclassified_gallery(
         _show_digit(ax, images[index])
         if len(names) == 1:
             predicted = int(predictions_by_model[names[0]][index])
-            color = CORRECT_COLOR if predicted == true else WRONG_COLOR
+            color = _theme().correct if predicted == true else _theme().wrong
             ax.set_title(f"pred {predicted}\ntrue {true}", fontsize=9, pad=3, color=color)
             continue
         ax.set_title(f"true {true}", fontsize=9, pad=3)
@@ -329,7 +605,7 @@ def misclassified_gallery(
                 ha="center",
                 va="top",
                 fontsize=8,
-                color=CORRECT_COLOR if predicted == true else WRONG_COLOR,
+                color=_theme().correct if predicted == true else _theme().wrong,
             )
     return figure
 
@@ -350,7 +626,8 @@ def model_comparison(
     )
     percent = 100 * np.asarray(accuracies, dtype=float)
     positions = np.arange(len(names))
-    colors = [PALETTE[i % len(PALETTE)] for i in positions]
+    palette = _theme().palette
+    colors = [palette[i % len(palette)] for i in positions]
     margin = max(2.0, (percent.max() - percent.min()) / 2)
     axis_start = max(0.0, math.floor(percent.min() - margin))
 
@@ -369,7 +646,7 @@ def model_comparison(
             textcoords="offset points",
             ha="right",
             va="center",
-            color="white",
+            color=_theme().on_bar,
             fontweight="bold",
         )
     accuracy_ax.set_xlim(axis_start, 100)
@@ -418,7 +695,7 @@ def per_class_accuracy_plot(table: pd.DataFrame) -> Figure:
         x="digit",
         y="accuracy",
         hue="model",
-        palette=PALETTE[: table.shape[1]],
+        palette=_theme().palette[: table.shape[1]],
         errorbar=None,
         dodge=0.3,
         markersize=5,
@@ -444,21 +721,21 @@ def _image_grid(
     for ax in axes[:count]:
         ax.set_xticks([])
         ax.set_yticks([])
-        _frame(ax, "0.8", width=0.8)
+        _frame(ax, _theme().frame, width=0.8)
     for ax in axes[count:]:
         ax.set_axis_off()
     if count == 0:
-        figure.text(0.5, 0.5, "no images to show", ha="center", va="center", color="0.4")
+        figure.text(0.5, 0.5, "no images to show", ha="center", va="center", color=_theme().muted)
     return figure, axes[:count]
 
 
 def _show_digit(ax: Axes, image: np.ndarray) -> None:
-    """Draw one digit, dark on light, accepting 28x28, 28x28x1 or a flat 784 array."""
+    """Draw one digit in the style's `image.cmap`, from 28x28, 28x28x1 or a flat 784 array."""
     pixels = np.asarray(image).squeeze()
     if pixels.ndim == 1:
         side = math.isqrt(pixels.size)
         pixels = pixels.reshape(side, side)
-    ax.imshow(pixels, cmap="gray_r")
+    ax.imshow(pixels)  # cmap=None: rcParams["image.cmap"], which the style sets
 
 
 def _frame(ax: Axes, color: str, *, width: float) -> None:
@@ -470,9 +747,14 @@ def _frame(ax: Axes, color: str, *, width: float) -> None:
 
 
 def _colormap(name: str) -> LinearSegmentedColormap:
-    """Matplotlib colormap `name` without its palest fifth, so that no coloured cell is white."""
-    colors = matplotlib.colormaps[name](np.linspace(0.2, 0.9, 256))
-    return LinearSegmentedColormap.from_list(f"{name}_visible", colors)
+    """A sequential matplotlib colormap, such as "Blues", from faint to strong on the theme.
+
+    On white, without its palest fifth, so that no coloured cell is white: larger values are
+    darker. On a dark background, reversed and without its darkest part, which would vanish
+    into the background: larger values are lighter.
+    """
+    colors = matplotlib.colormaps[name](np.linspace(*_theme().sequential, 256))
+    return LinearSegmentedColormap.from_list(f"{name}_{_theme().name}", colors)
 
 
 def _percent_text(share: float) -> str:
