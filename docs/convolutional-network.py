@@ -72,13 +72,20 @@ plotting.confusion_heatmap(scores.confusion, title="convnet: test set")
 pairs = evaluation.most_confused_pairs(scores.confusion, top=3)
 Markdown(
     "Its most frequent mistakes: "
-    + ", ".join(f"**{p.true}** read as **{p.predicted}** ({p.count})" for p in pairs)
+    + ", ".join(
+        f"**{p.true}** read as **{p.predicted}** ({p.count})" for p in pairs
+    )
     + ". Few enough to look at one by one; here are the ones it is most sure of:"
 )
 
 # %%
 plotting.prediction_grid(
-    x_test, y_test, scores.probabilities, rows=3, cols=7, indices=scores.misclassified[:21]
+    x_test,
+    y_test,
+    scores.probabilities,
+    rows=3,
+    cols=7,
+    indices=scores.misclassified[:21],
 )
 
 # %% [markdown]

@@ -19,7 +19,9 @@ from mnist_book.training import train
 
 # %%
 results = {name: train(name) for name in MODEL_NAMES}
-scores = {name: result.evaluate(x_test, y_test) for name, result in results.items()}
+scores = {
+    name: result.evaluate(x_test, y_test) for name, result in results.items()
+}
 
 # %% [markdown]
 # ## Accuracy against size
@@ -103,7 +105,9 @@ plotting.misclassified_gallery(
 
 # %%
 wrong_everywhere = evaluation.misclassified_by_all(y_test, predictions)
-convnet_only = np.setdiff1d(scores["convnet"].misclassified, scores["hidden_layer"].misclassified)
+convnet_only = np.setdiff1d(
+    scores["convnet"].misclassified, scores["hidden_layer"].misclassified
+)
 Markdown(
     f"**{wrong_everywhere.size}** test images are misclassified by all four models; of the "
     f"convnet's {scores['convnet'].misclassified.size} mistakes, {convnet_only.size} are "
@@ -111,7 +115,9 @@ Markdown(
 )
 
 # %%
-plotting.misclassified_gallery(x_test, y_test, predictions, wrong_everywhere[:12], cols=6)
+plotting.misclassified_gallery(
+    x_test, y_test, predictions, wrong_everywhere[:12], cols=6
+)
 
 # %% [markdown]
 # Some of these are mislabelled or ambiguous even to a person: past a point, the errors that

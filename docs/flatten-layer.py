@@ -64,7 +64,9 @@ recipe("flatten")
 result = train("flatten")
 
 # %%
-plotting.training_curves(result.history, title="flatten, cosine learning-rate decay")
+plotting.training_curves(
+    result.history, title="flatten, cosine learning-rate decay"
+)
 
 # %%
 scores = result.evaluate(x_test, y_test)

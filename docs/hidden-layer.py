@@ -76,13 +76,18 @@ single_scores = single.evaluate(x_test, y_test)
 comparison = pd.DataFrame(
     {
         "test accuracy": [single_scores.accuracy, scores.accuracy],
-        "test errors": [single_scores.misclassified.size, scores.misclassified.size],
+        "test errors": [
+            single_scores.misclassified.size,
+            scores.misclassified.size,
+        ],
         "parameters": [single.params, result.params],
         "training seconds": [single.train_seconds, result.train_seconds],
     },
     index=["single_layer", "hidden_layer"],
 )
-comparison.style.format({"test accuracy": "{:.2%}", "training seconds": "{:.0f}"})
+comparison.style.format(
+    {"test accuracy": "{:.2%}", "training seconds": "{:.0f}"}
+)
 
 # %%
 fewer = 1 - scores.misclassified.size / single_scores.misclassified.size
@@ -92,7 +97,9 @@ Markdown(
 )
 
 # %%
-per_class = evaluation.comparison_table({"single_layer": single_scores, "hidden_layer": scores})
+per_class = evaluation.comparison_table(
+    {"single_layer": single_scores, "hidden_layer": scores}
+)
 plotting.per_class_accuracy_plot(per_class)
 
 # %% [markdown]

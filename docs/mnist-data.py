@@ -23,7 +23,9 @@ from IPython.display import Markdown
 from mnist_book import data, plotting
 
 (x_train, y_train), (x_test, y_test) = data.load_mnist()
-print(f"training images {x_train.shape} {x_train.dtype}, labels {y_train.shape}")
+print(
+    f"training images {x_train.shape} {x_train.dtype}, labels {y_train.shape}"
+)
 print(f"test images     {x_test.shape} {x_test.dtype}, labels {y_test.shape}")
 
 # %% [markdown]
@@ -83,7 +85,9 @@ plotting.pixel_histogram(x_train)
 # %%
 scaled = data.scale_pixels(x_train)
 print(f"before: {x_train.dtype}, {x_train.min()}..{x_train.max()}")
-print(f"after:  {scaled.dtype}, {scaled.min()}..{scaled.max()}, mean {scaled.mean():.4f}")
+print(
+    f"after:  {scaled.dtype}, {scaled.min()}..{scaled.max()}, mean {scaled.mean():.4f}"
+)
 
 # %% [markdown]
 # The models on the following pages all see these scaled pixels; `mnist_book.models` also

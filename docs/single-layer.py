@@ -98,7 +98,10 @@ pairs = evaluation.most_confused_pairs(scores.confusion, top=3)
 worst = scores.per_class_accuracy.argmin()
 Markdown(
     "The most frequent mistakes: "
-    + ", ".join(f"**{p.true}** read as **{p.predicted}** ({p.count} times)" for p in pairs)
+    + ", ".join(
+        f"**{p.true}** read as **{p.predicted}** ({p.count} times)"
+        for p in pairs
+    )
     + f". The hardest digit is **{worst}**, recognised {scores.per_class_accuracy[worst]:.1%} of "
     "the time. A single layer can only weigh each pixel on its own; digits that share most of "
     "their ink cannot be told apart that way."
@@ -109,7 +112,12 @@ Markdown(
 
 # %%
 plotting.prediction_grid(
-    x_test, y_test, scores.probabilities, rows=2, cols=7, indices=scores.misclassified[:14]
+    x_test,
+    y_test,
+    scores.probabilities,
+    rows=2,
+    cols=7,
+    indices=scores.misclassified[:14],
 )
 
 # %% [markdown]
