@@ -107,9 +107,16 @@ def test_page_output_results_and_cache(tmp_path):
     assert second.returncode == 0, second.stderr
     assert "Executed 0 of 1 pages" in second.stderr and "(all cached)" in second.stderr
 
-    (site / "docs" / "page.py").write_text((site / "docs" / "page.py").read_text() + "# edit\n")
-    third = build(site)
-    assert "Executed 1 of 1 pages" in third.stderr
+    page = site / "docs" / "page.py"
+    page.write_text(page.read_text().replace("# # A page", "# # A page\n#\n# New prose."))
+    prose = build(site)
+    assert "Executed 0 of 1 pages" in prose.stderr  # outputs depend on code cells only
+    assert "New prose." in page_html(site) and "computed 42" in page_html(site)
+
+    page.write_text(page.read_text().replace("6 * 7", "6 * 8"))
+    code = build(site)
+    assert "Executed 1 of 1 pages" in code.stderr
+    assert "computed 48" in page_html(site)
 
 
 def test_package_edit_reexecutes_pages_instead_of_serving_stale_output(tmp_path):

@@ -159,31 +159,36 @@ class ExecutePagesPlugin(BasePlugin[PluginConfig]):
         return 0.0
 
     async def _execute_cached(self, file: File, fingerprint: str) -> ExecutedPage:
-        source = Path(file.abs_src_path).read_bytes()
-        key = hashlib.sha256(source + fingerprint.encode()).hexdigest()[:24]
+        """The executed page: from the cache when its code and environment are unchanged.
+
+        The key covers the code cells only, as Markdown cells do not change any output: a
+        prose edit merges the new text with the cached outputs, without executing anything.
+        """
+        notebook = jupytext.read(file.abs_src_path)
+        code = json.dumps([cell.source for cell in notebook.cells if cell.cell_type == "code"])
+        key = hashlib.sha256((code + fingerprint).encode()).hexdigest()[:24]
         entry = self._entry(file)
-        notebook = entry / key / Path(file.src_uri).with_suffix(".ipynb").name
-        meta = notebook.with_suffix(".json")
-        if notebook.exists() and meta.exists():
+        path = entry / key / Path(file.src_uri).with_suffix(".ipynb").name
+        meta = path.with_suffix(".json")
+        if path.exists() and meta.exists():
             try:
                 stored = json.loads(meta.read_text())
-                return ExecutedPage(
-                    file.src_uri, notebook, stored["seconds"], stored["results"], True
-                )
-            except (ValueError, KeyError) as error:
-                log.warning(
-                    f"Re-executing {file.src_uri}: its cache entry is unreadable ({error})."
-                )
-        page = await self._execute(file, notebook)
+                _copy_outputs(nbformat.read(path, as_version=4), notebook)
+                text = nbformat.writes(notebook)
+                if text != path.read_text():  # the prose changed
+                    _write_atomically(path, text)
+                return ExecutedPage(file.src_uri, path, stored["seconds"], stored["results"], True)
+            except (ValueError, KeyError, nbformat.ValidationError) as error:
+                log.info(f"Re-executing {file.src_uri}: its cache entry is unreadable ({error}).")
+        page = await self._execute(file, notebook, path)
         _write_atomically(meta, json.dumps({"seconds": page.seconds, "results": page.results}))
         for stale in entry.iterdir():
             if stale.name != key:
                 shutil.rmtree(stale, ignore_errors=True)
         return page
 
-    async def _execute(self, file: File, notebook_path: Path) -> ExecutedPage:
+    async def _execute(self, file: File, notebook: Any, notebook_path: Path) -> ExecutedPage:
         log.info(f"Executing {file.src_uri}")
-        notebook = jupytext.read(file.abs_src_path)
         current = {"cell": -1}
 
         def remember_cell(cell: Any, cell_index: int, **_: Any) -> None:
@@ -394,6 +399,18 @@ def _colab_url(config: MkDocsConfig, page: Page, stem: str) -> str | None:
         f"https://colab.research.google.com/github/{match.group(1)}/blob/gh-pages/"
         f"{page.url}{stem}.ipynb"
     )
+
+
+def _copy_outputs(executed: Any, notebook: Any) -> None:
+    """Give `notebook`'s code cells the outputs of the same cells in `executed`."""
+    sources = [cell for cell in executed.cells if cell.cell_type == "code"]
+    targets = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    if [cell.source for cell in sources] != [cell.source for cell in targets]:
+        raise ValueError("the cached notebook's code differs from the page's")
+    for source, target in zip(sources, targets, strict=True):
+        target.outputs = source.outputs
+        target.execution_count = source.execution_count
+        target.metadata = source.metadata
 
 
 def _nav_titles(nav: Any) -> dict[str, str]:
