@@ -38,7 +38,7 @@ def make_site(root: Path, page: str, timeout: int = 60) -> Path:
 def build(root: Path, pythonpath: Path | None = None, cwd: Path | None = None):
     env = {**os.environ, "PYTHONPATH": str(pythonpath or "")}
     return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(root / "mkdocs.yml")],
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-v", "-f", str(root / "mkdocs.yml")],
         cwd=cwd or root,
         env=env,
         capture_output=True,
@@ -106,6 +106,7 @@ def test_page_output_results_and_cache(tmp_path):
     second = build(site)
     assert second.returncode == 0, second.stderr
     assert "Executed 0 of 1 pages" in second.stderr and "(all cached)" in second.stderr
+    assert "Cache hit" in second.stderr  # the executed notebook is byte-identical: not re-rendered
 
     page = site / "docs" / "page.py"
     page.write_text(page.read_text().replace("# # A page", "# # A page\n#\n# New prose."))

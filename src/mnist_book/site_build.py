@@ -165,6 +165,8 @@ class ExecutePagesPlugin(BasePlugin[PluginConfig]):
         prose edit merges the new text with the cached outputs, without executing anything.
         """
         notebook = jupytext.read(file.abs_src_path)
+        for index, cell in enumerate(notebook.cells):  # jupytext makes random ids
+            cell.id = f"cell-{index}"
         code = json.dumps([cell.source for cell in notebook.cells if cell.cell_type == "code"])
         key = hashlib.sha256((code + fingerprint).encode()).hexdigest()[:24]
         entry = self._entry(file)
@@ -411,6 +413,7 @@ def _copy_outputs(executed: Any, notebook: Any) -> None:
         target.outputs = source.outputs
         target.execution_count = source.execution_count
         target.metadata = source.metadata
+    notebook.metadata = executed.metadata  # what the kernel added (language_info)
 
 
 def _nav_titles(nav: Any) -> dict[str, str]:
