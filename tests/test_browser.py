@@ -315,3 +315,21 @@ def test_results_json_lists_the_models(context: Any, site_url: str) -> None:
         assert isinstance(model["params"], int) and model["params"] > 0, model
     names = [model["name"] for model in models]
     assert len(names) == len(set(names)), f"results.json names a model twice: {names}"
+
+
+def test_downloads_are_the_source_and_a_runnable_notebook(tutorial_pages: set[str]) -> None:
+    """Each tutorial offers its script as written and its executed notebook, Colab-ready."""
+    import nbformat
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    for page in sorted(tutorial_pages):
+        stem = page.strip("/").split("/")[-1]
+        script = SITE / stem / f"{stem}.py"
+        assert script.read_text() == (ROOT / "docs" / f"{stem}.py").read_text(), page
+        notebook = nbformat.read(SITE / stem / f"{stem}.ipynb", as_version=4)
+        nbformat.validate(notebook)
+        assert notebook.metadata.kernelspec.name == "python3"
+        setup, *cells = notebook.cells
+        assert "google.colab" in setup.source and "%pip install" in setup.source
+        compile(TransformerManager().transform_cell(setup.source), "setup", "exec")
+        assert any(cell.get("outputs") for cell in cells), f"{page}: no outputs"
