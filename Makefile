@@ -40,7 +40,7 @@ test-browser: $(STAMP)  ## Drive the built site/ in headless Chromium (after mak
 site: $(STAMP)  ## Build the static site into site/ (executes every tutorial).
 	$(BIN)/mkdocs build --strict
 
-serve: $(STAMP)  ## Build, serve on http://127.0.0.1:8000 and rebuild on every edit.
+serve: $(STAMP)  ## Build, serve on http://127.0.0.1:8000/mnist-book/ and rebuild on every edit.
 	$(BIN)/mkdocs serve --livereload
 
 bench: $(STAMP)  ## Seconds per epoch and samples per second for every model.
