@@ -233,14 +233,8 @@ def _run_results(args: argparse.Namespace) -> int:
         config = training.recipe(name)
         stored = training.cached_result(name, config)
         row: dict[str, Any] = {"name": name, "trained": stored is not None}
-        if stored is not None:
-            row |= {
-                "test_accuracy": stored["test_accuracy"],
-                "test_loss": stored["test_loss"],
-                "epochs": config.epochs,
-                "train_seconds": stored["train_seconds"],
-                "params": stored["params"],
-            }
+        if stored is not None:  # the results.json fields (TrainResult.summary)
+            row |= {key: value for key, value in stored.items() if key != "history"}
         row["config"] = asdict(config)
         rows.append(row)
     if args.json:

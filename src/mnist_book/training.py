@@ -166,7 +166,7 @@ def cached_result(name: str, config: TrainConfig | None = None) -> dict[str, Any
     """The stored result of training `name` with `config` (default: its recipe), if cached.
 
     Never trains: returns None unless the cache holds a complete entry for exactly this
-    training. The dict has the `TrainResult` fields but the model and `from_cache`.
+    training. The dict is the result's `TrainResult.summary()` plus its `history`.
     """
     config = config or recipe(name)
     entry = _entry(name, config)
@@ -314,15 +314,7 @@ def _load_entry(entry: Path, name: str, config: TrainConfig) -> TrainResult | No
 
 def _save_entry(entry: Path, result: TrainResult) -> None:
     """Write the entry to a temporary directory, then rename it into place (atomic)."""
-    stored = {
-        "name": result.name,
-        "config": asdict(result.config),
-        "history": result.history,
-        "test_loss": result.test_loss,
-        "test_accuracy": result.test_accuracy,
-        "train_seconds": result.train_seconds,
-        "params": result.params,
-    }
+    stored = {**result.summary(), "history": result.history}
     try:
         staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=entry.parent))
         try:
