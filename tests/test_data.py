@@ -190,13 +190,18 @@ def test_read_idx_rejects_a_file_that_is_not_gzip(tmp_path):
 # --- missing and damaged files in a given directory ---------------------------------------------
 
 
+def copy_real_files(mnist_dir, directory):
+    """`directory`, created, holding a copy of the four real MNIST files."""
+    directory.mkdir()
+    for name in MNIST_FILES:
+        shutil.copyfile(mnist_dir / name, directory / name)
+    return directory
+
+
 @pytest.fixture
 def data_copy(tmp_path, mnist_dir, monkeypatch):
     """A copy of the real files, named by MNIST_BOOK_DATA_DIR; nothing may be downloaded."""
-    copy = tmp_path / "mnist"
-    copy.mkdir()
-    for name in MNIST_FILES:
-        shutil.copyfile(mnist_dir / name, copy / name)
+    copy = copy_real_files(mnist_dir, tmp_path / "mnist")
     monkeypatch.setenv(DATA_DIR_ENV, str(copy))
     monkeypatch.setattr(pooch, "retrieve", no_download)
     return copy
@@ -333,10 +338,7 @@ class Mirror:
 @pytest.fixture
 def mirror(tmp_path, mnist_dir, monkeypatch):
     """A local mirror serving the real files, the second entry of MIRRORS after a dead one."""
-    served = tmp_path / "served"
-    served.mkdir()
-    for name in MNIST_FILES:
-        shutil.copyfile(mnist_dir / name, served / name)
+    served = copy_real_files(mnist_dir, tmp_path / "served")
     monkeypatch.setenv("no_proxy", "127.0.0.1")
     server = Mirror(served)
     monkeypatch.setattr(data, "MIRRORS", (closed_port_url(), server.url))
