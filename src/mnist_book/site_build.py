@@ -238,17 +238,17 @@ class ExecutePagesPlugin(BasePlugin[PluginConfig]):
 
     def on_page_content(self, html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
         if page.file.src_uri.startswith(REFERENCE_DIR):
-            return self._link_back_to_tutorials(html, page)
+            return self._link_back_to_tutorials(html, page, files)
         if page.file.src_uri not in self.executed:
             return html
         html = _link_documentation_files(html, page, files)
         # Notebook headings' "¶" links: as Material's own, so search leaves them out.
         html = html.replace('class="anchor-link"', 'class="headerlink"')
-        return self._downloads_bar(page, config) + html + self._api_used_list(page)
+        return self._downloads_bar(page, config) + html + self._api_used_list(page, files)
 
-    def _api_used_list(self, page: Page) -> str:
+    def _api_used_list(self, page: Page, files: Files) -> str:
         items = [
-            f'<li><a href="{_relative(_reference_page(name), page)}#{name}">'
+            f'<li><a href="{_url(_reference_page(name), page, files)}#{name}">'
             f"<code>{name}</code></a></li>"
             for name in self.api_used.get(page.file.src_uri, [])
         ]
@@ -259,13 +259,13 @@ class ExecutePagesPlugin(BasePlugin[PluginConfig]):
             f"<ul>{''.join(items)}</ul>"
         )
 
-    def _link_back_to_tutorials(self, html: str, page: Page) -> str:
+    def _link_back_to_tutorials(self, html: str, page: Page, files: Files) -> str:
         """After each reference entry's heading, list the tutorials that use the object."""
         for name in sorted({name for names in self.api_used.values() for name in names}):
-            if _reference_page(name) != page.file.url:
+            if _reference_page(name) != page.file.src_uri:
                 continue
             tutorials = [
-                f'<a href="{_relative(src.removesuffix(".py") + "/", page)}">{title}</a>'
+                f'<a href="{_url(src, page, files)}">{title}</a>'
                 for src, title in self.nav_titles.items()
                 if name in self.api_used.get(src, [])
             ]
@@ -460,8 +460,13 @@ def api_used(source: str) -> list[str]:
 
 
 def _reference_page(name: str) -> str:
-    """The URL of the API reference page documenting `name` (mnist_book.module.object)."""
-    return f"{REFERENCE_DIR}{name.split('.')[1]}/"
+    """The docs/ path of the API reference page documenting `name` (mnist_book.module.object)."""
+    return f"{REFERENCE_DIR}{name.split('.')[1]}.md"
+
+
+def _url(src_path: str, page: Page, files: Files) -> str:
+    """The URL of the docs/ file `src_path`, relative to `page`."""
+    return get_relative_url(files.get_file_from_path(src_path).url, page.url)
 
 
 def _is_tutorial(file: File) -> bool:
