@@ -251,6 +251,7 @@ class ExecutePagesPlugin(BasePlugin[PluginConfig]):
             f'<li><a href="{_url(_reference_page(name), page, files)}#{name}">'
             f"<code>{name}</code></a></li>"
             for name in self.api_used.get(page.file.src_uri, [])
+            if files.get_file_from_path(_reference_page(name))  # a site may have no reference
         ]
         if not items:
             return ""
