@@ -1,6 +1,7 @@
 """The figures: what each one draws, and that drawing leaves matplotlib's settings alone."""
 
 import base64
+import html
 import io
 import re
 
@@ -289,10 +290,10 @@ def test_html_holds_a_light_and_a_dark_variant_at_twice_the_resolution(name):
     (light_class, *light), (dark_class, *dark) = img_tags(html)
     assert light_class == "mnist-book-figure mnist-book-light"
     assert dark_class == "mnist-book-figure mnist-book-dark"
-    for width, height, pixels, alt in (light, dark):
+    for width, height, pixels, _alt in (light, dark):
         # Declared at the 1x size: 2 pixels per CSS pixel on high-DPI screens.
         assert abs(pixels.shape[1] - 2 * width) <= 1 and abs(pixels.shape[0] - 2 * height) <= 1
-        assert alt.startswith(name.replace("_", " ").capitalize())
+    assert light[3] == dark[3]  # one description (alt text) for both
     assert light[:2] == dark[:2]  # the same figure, in the same size
     assert luminance(dark[2]).mean() < luminance(light[2]).mean() - 0.25
     # Around the figure, the background: white, and that of mkdocs-material's slate scheme.
@@ -414,3 +415,110 @@ def test_plain_pyplot_cells_still_display_after_a_plotting_call(tmp_path):
     NotebookClient(notebook, timeout=120, kernel_name="python3").execute(cwd=str(tmp_path))
     later = notebook.cells[1].outputs
     assert any("image/png" in output.get("data", {}) for output in later), later
+
+
+# Descriptions: each figure's alt text says what it shows, with the figure's own numbers.
+
+
+@pytest.mark.parametrize("name", EVERY_FUNCTION)
+def test_every_figure_is_described_and_its_images_carry_the_description(name):
+    figure = EVERY_FUNCTION[name]()
+    text = plotting.description(figure)
+    assert len(text) > 60 and name.replace("_", " ") not in text.lower()
+    assert {html.unescape(tag[4]) for tag in img_tags(figure._repr_html_())} == {text}
+
+
+def test_training_curves_description_gives_final_accuracies_and_the_gap():
+    text = plotting.description(plotting.training_curves(HISTORY, title="convnet"))
+    assert text.startswith("convnet. Loss and accuracy over 3 epochs")
+    assert "90.00% training accuracy and 88.00% validation accuracy" in text
+    assert "ends 2.0% above validation accuracy" in text
+
+
+def test_training_curves_description_names_a_divergence():
+    history = {
+        "loss": [0.5, 0.3, 0.2, 0.1],
+        "accuracy": [0.85, 0.9, 0.93, 0.97],
+        "val_loss": [0.5, 0.3, 0.4, 0.6],
+        "val_accuracy": [0.85, 0.9, 0.9, 0.89],
+    }
+    text = plotting.description(plotting.training_curves(history))
+    assert "The curves diverge: the validation loss was lowest at epoch 2 (0.300)" in text
+    assert "rose to 0.600" in text
+
+
+def test_training_curves_description_when_the_curves_stay_together():
+    history = {**HISTORY, "val_accuracy": [0.8, 0.86, 0.895]}
+    text = plotting.description(plotting.training_curves(history))
+    assert text.endswith("stay together: no sign of overfitting.")
+    no_validation = {"loss": [0.5], "accuracy": [0.8]}
+    assert "(no validation data)" in plotting.description(plotting.training_curves(no_validation))
+
+
+def test_prediction_grid_description_counts_and_names_the_mistakes():
+    predictions = LABELS.copy()
+    predictions[[1, 4]] = [7, 9]
+    figure = plotting.prediction_grid(
+        IMAGES, LABELS, probabilities_for(predictions), rows=1, cols=6
+    )
+    assert plotting.description(figure) == (
+        "6 digits, each titled with the predicted digit, its probability and the true digit: "
+        "2 of the 6 are wrong (a 1 read as 7, a 4 read as 9)."
+    )
+    right = plotting.prediction_grid(IMAGES, LABELS, probabilities_for(LABELS), rows=1, cols=3)
+    assert plotting.description(right).endswith("true digit: all are right.")
+
+
+def test_confusion_heatmap_description_names_the_largest_mistakes_in_order():
+    confusion = np.eye(10, dtype=int) * 90
+    confusion[4, 9], confusion[7, 1], confusion[3, 5], confusion[2, 8] = 12, 7, 9, 1
+    text = plotting.description(plotting.confusion_heatmap(confusion, title="m: test set"))
+    assert text.startswith("m: test set. Confusion matrix of 929 images")
+    assert "96.88% lie on the diagonal" in text
+    assert text.endswith(
+        "The largest mistakes: 4 read as 9 (12 times), 3 read as 5 (9 times), "
+        "7 read as 1 (7 times)."
+    )
+    perfect = plotting.description(plotting.confusion_heatmap(np.eye(10, dtype=int)))
+    assert perfect.endswith("There are no mistakes.")
+
+
+def test_model_comparison_description_names_the_best_and_the_worst():
+    figure = plotting.model_comparison(["a", "b", "c"], [0.95, 0.99, 0.9], [10, 2000, 30])
+    assert plotting.description(figure).endswith(
+        "the best is b (99.00%, 2,000 parameters), the worst c (90.00%, 30 parameters)."
+    )
+
+
+def test_per_class_accuracy_description_names_the_hardest_and_easiest_digits():
+    table = pd.DataFrame({"a": np.full(10, 0.95), "b": np.full(10, 0.97)})
+    table.loc[8, "a"], table.loc[1, "b"] = 0.80, 1.0
+    text = plotting.description(plotting.per_class_accuracy_plot(table))
+    assert "The hardest digit is 8 (88.5% on average), the easiest 1 (97.5%)" in text
+    assert "the lowest point is a on digit 8 (80.0%)" in text
+
+
+def test_gallery_description_counts_each_models_wrong_guesses():
+    figure = plotting.misclassified_gallery(
+        IMAGES, LABELS, {"a": LABELS, "b": (LABELS + 1) % 10}, [0, 1, 2]
+    )
+    assert plotting.description(figure).endswith("Wrong guesses: a on 0, b on 3.")
+
+
+def test_data_figures_describe_their_numbers():
+    grid = plotting.description(plotting.sample_grid(IMAGES, LABELS, rows=2, cols=8))
+    assert grid.endswith("titled with its label: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1 and 4 more.")
+    labels = np.array([0] * 30 + [1] * 70)
+    shares = plotting.description(plotting.class_distribution(labels, labels))
+    assert "in the training set (100 images) from 0.0% (digit 2) to 70.0% (digit 1)" in shares
+    zeros = np.zeros((4, 28, 28), dtype=np.uint8)
+    zeros[:, 0, 0] = 255
+    histogram = plotting.description(plotting.pixel_histogram(zeros))
+    assert "Histogram of the 3,136 pixel intensities of 4 images" in histogram
+    assert "99.9% of the pixels are 0" in histogram
+
+
+def test_a_figure_drawn_elsewhere_is_described_by_its_titles():
+    figure, ax = plt.subplots()
+    ax.set_title("hand-made")
+    assert plotting.description(figure) == "A figure: hand-made"

@@ -1,11 +1,14 @@
 """Training on a slice of the real data, and the trained-model cache."""
 
+import dataclasses
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from mnist_book import training
+from mnist_book import models, run_log, training
 from mnist_book.paths import RUN_LOG_ENV
 from mnist_book.training import TrainConfig, cache_key, recipe, train
 
@@ -68,6 +71,63 @@ def test_cache_key_covers_name_and_config():
     )
 
 
+def test_cache_key_is_the_same_in_another_process():
+    """Keras numbers layer names per process; the key must not see them."""
+    models.build_model("convnet")  # advance this process's layer counters
+    code = (
+        "from mnist_book.training import cache_key, recipe; "
+        "print(cache_key('convnet', recipe('convnet')))"
+    )
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert other.stdout.strip() == cache_key("convnet", recipe("convnet"))
+
+
+def test_cache_key_follows_the_architecture(monkeypatch):
+    before = cache_key("hidden_layer", SMALL)
+    spec = models.MODELS["hidden_layer"]
+    wider = dataclasses.replace(
+        spec,
+        build_layers=lambda: [
+            models.layers.Dense(101, activation="relu"),
+            models.layers.Dense(10, activation="sigmoid"),
+        ],
+    )
+    monkeypatch.setitem(models.MODELS, "hidden_layer", wider)
+    assert cache_key("hidden_layer", SMALL) != before
+
+
+def test_cache_key_follows_the_training_procedure(monkeypatch):
+    before = cache_key("single_layer", SMALL)
+
+    def fit_differently(name, config, callbacks):
+        return training._fit(name, dataclasses.replace(config, seed=config.seed + 1), callbacks)
+
+    procedure = tuple(
+        fit_differently if step is training._fit else step for step in training.TRAINING_PROCEDURE
+    )
+    monkeypatch.setattr(training, "TRAINING_PROCEDURE", procedure)
+    assert cache_key("single_layer", SMALL) != before
+
+
+def test_code_fingerprint_ignores_docstrings_comments_and_layout_only():
+    def original(x):
+        """Add one."""
+        return x + 1
+
+    def reworded(x):
+        """Add one to x, documented at length."""
+        # A comment.
+        return x + 1
+
+    def changed(x):
+        """Add one."""
+        return x + 2
+
+    fingerprint = training.code_fingerprint
+    assert fingerprint(original) == fingerprint(reworded)
+    assert fingerprint(original) != fingerprint(changed)
+
+
 def _only_entry(cache):
     (entry,) = [path for path in (cache / "models").iterdir() if path.is_dir()]
     return entry
@@ -101,15 +161,24 @@ def test_unwritable_cache_warns_and_still_trains(quiet_train, isolated_cache, mo
     assert result.test_accuracy > 0.5
 
 
-def test_run_log_records_each_training(quiet_train, tmp_path, monkeypatch):
-    run_log = tmp_path / "runs.jsonl"
-    monkeypatch.setenv(RUN_LOG_ENV, str(run_log))
+def test_run_log_records_progress_and_the_result(quiet_train, tmp_path, monkeypatch):
+    log_path = tmp_path / "runs.jsonl"
+    monkeypatch.setenv(RUN_LOG_ENV, str(log_path))
     result, _ = quiet_train()
-    (record,) = [json.loads(line) for line in run_log.read_text().splitlines()]
+    events = [json.loads(line) for line in log_path.read_text().splitlines()]
+    assert [event["event"] for event in events] == ["training", "epoch", "epoch", "result"]
+    assert events[0] == {"event": "training", "model": "single_layer", "epochs": 2}
+    assert events[2]["epoch"] == 2 and 0 < events[2]["val_accuracy"] <= 1
+    (record,) = run_log.results(log_path)
     assert record["name"] == "single_layer"
     assert record["test_accuracy"] == result.test_accuracy
     assert record["params"] == 7_850
     assert record["epochs"] == 2
+    quiet_train()  # from the cache now
+    assert [json.loads(line)["event"] for line in log_path.read_text().splitlines()][4:] == [
+        "loaded",
+        "result",
+    ]
 
 
 def test_same_seed_reproduces_the_result_exactly(quiet_train):

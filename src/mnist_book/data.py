@@ -42,7 +42,10 @@ MIRRORS: tuple[str, ...] = (
 """Base URLs the files are downloaded from, tried in order."""
 
 _IDX_NDIM = {2051: 3, 2049: 1}  # IDX magic number -> number of dimensions (images, labels)
-_SPLITS = {"train": 60_000, "t10k": 10_000}
+TRAIN_IMAGES = 60_000
+"""The number of images in the MNIST training set (the test set has 10,000)."""
+
+_SPLITS = {"train": TRAIN_IMAGES, "t10k": 10_000}
 _ALL_NAMES = ", ".join(MNIST_FILES)
 
 

@@ -274,7 +274,7 @@ class _ThemedFigure(Figure):
         return self._html(_png(self, _LIGHT))
 
     def _html(self, light: bytes) -> str:
-        alt = _alt_text(self, self._mnist_book_name)
+        alt = description(self)
         dark = self._dark_png()
         if dark is None:
             return _img_tag(light, alt, "mnist-book-figure")
@@ -339,15 +339,30 @@ def _img_tag(png: bytes, alt: str, classes: str) -> str:
     )
 
 
-def _alt_text(figure: Figure, name: str) -> str:
-    """What the figure is, for screen readers: its function and its titles, if any."""
-    described = name.replace("_", " ")
+def description(figure: Figure) -> str:
+    """What `figure` shows, in words and with its numbers: the alt text of its images.
+
+    Every function of this module describes the figure it draws for a reader who cannot
+    see it (the result of this run, not only the kind of plot); a figure drawn elsewhere is
+    described by its titles.
+    """
+    described = getattr(figure, "_mnist_book_description", None)
+    if described:
+        return described
     titles = [figure.get_suptitle()] if figure.get_suptitle() else []
-    if not titles:
-        titles = [ax.get_title() for ax in figure.axes if ax.get_title() and not ax.images]
-    if titles:
-        described += ": " + "; ".join(titles[:3])
-    return described[0].upper() + described[1:]
+    titles += [ax.get_title() for ax in figure.axes if ax.get_title()]
+    return "A figure: " + "; ".join(titles[:3]) if titles else "A figure without a title."
+
+
+def _describe(figure: Figure, text: str, title: str | None = None) -> None:
+    """Set `figure`'s description (see `description`), after its `title` if it has one."""
+    figure._mnist_book_description = f"{title}. {text}" if title else text
+
+
+def _listing(items: Sequence[str], limit: int) -> str:
+    """`items` joined by commas, the first `limit` of them and how many more."""
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 @_figure_function
@@ -368,6 +383,13 @@ def sample_grid(
         ax.set_title(str(label), fontsize=10, pad=3)
     if title:
         figure.suptitle(title)
+    shown = [str(int(label)) for label in labels[:count]]
+    _describe(
+        figure,
+        f"{count} handwritten digits in a grid of {rows} rows, each titled with its label: "
+        f"{_listing(shown, 12)}.",
+        title,
+    )
     return figure
 
 
@@ -396,6 +418,17 @@ def class_distribution(train_labels: np.ndarray, test_labels: np.ndarray) -> Fig
     ax.set(xlabel="digit", ylabel="share of the set", title="How often each digit occurs")
     ax.grid(axis="y")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ranges = [
+        f"in the {name} set ({len(labels):,} images) from {share.min():.1f}% (digit "
+        f"{share.argmin()}) to {share.max():.1f}% (digit {share.argmax()})"
+        for name, labels in (("training", train_labels), ("test", test_labels))
+        for share in [100 * np.bincount(labels, minlength=10) / len(labels)]
+    ]
+    _describe(
+        figure,
+        "Bar chart of each digit's share of the training and the test set, against a "
+        f"dashed line at a perfectly balanced 10%: {'; '.join(ranges)}.",
+    )
     return figure
 
 
@@ -428,6 +461,13 @@ def pixel_histogram(images: np.ndarray) -> Figure:
     )
     ax.grid(axis="y")
     ax.legend(loc="upper right")
+    _describe(
+        figure,
+        f"Histogram of the {values.size:,} pixel intensities of {len(images):,} images, on "
+        f"a log scale: {zero_share:.1%} of the pixels are 0 (background) and the mean "
+        f"intensity is {mean:.3g}; the rest spread over the whole range, with a peak at the "
+        "brightest values (the strokes).",
+    )
     return figure
 
 
@@ -461,7 +501,38 @@ def training_curves(history: Mapping[str, Sequence[float]], *, title: str | None
     axes[1].yaxis.set_major_formatter(PercentFormatter(xmax=1))
     if title:
         figure.suptitle(title)
+    _describe(figure, _curves_text(history), title)
     return figure
+
+
+def _curves_text(history: Mapping[str, Sequence[float]]) -> str:
+    """The description of `training_curves`: final accuracies and whether they diverge."""
+    epochs = len(history["loss"])
+    train = history["accuracy"][-1]
+    text = f"Loss and accuracy over {epochs} epochs, ending at {train:.2%} training accuracy"
+    if "val_accuracy" not in history:
+        return text + " (no validation data)."
+    validation, val_loss = history["val_accuracy"][-1], list(history["val_loss"])
+    best = int(np.argmin(val_loss))
+    text += f" and {validation:.2%} validation accuracy. "
+    if best < epochs - 1 and val_loss[-1] > 1.1 * val_loss[best]:
+        return text + (
+            f"The curves diverge: the validation loss was lowest at epoch {best + 1} "
+            f"({val_loss[best]:.3f}) and rose to {val_loss[-1]:.3f} while the training loss "
+            "kept falling, a sign of overfitting."
+        )
+    gap = train - validation
+    if gap > 0.01:
+        return text + (
+            f"Training accuracy ends {gap:.1%} above validation accuracy: the model fits "
+            "its training data better than new data."
+        )
+    if gap < -0.01:
+        return text + (
+            f"Validation accuracy ends {-gap:.1%} above training accuracy, as with dropout, "
+            "which is active only while training."
+        )
+    return text + "The training and validation curves stay together: no sign of overfitting."
 
 
 @_figure_function
@@ -504,6 +575,15 @@ def prediction_grid(
         )
         if not correct:
             _frame(ax, _theme().wrong, width=2.5)
+    guesses = probabilities[shown].argmax(axis=1) if len(shown) else np.array([], dtype=int)
+    truth = np.asarray(labels)[shown]
+    wrong = [f"a {t} read as {p}" for t, p in zip(truth, guesses, strict=True) if t != p]
+    verdict = f"{len(wrong)} of the {len(shown)} are wrong" if wrong else "all are right"
+    _describe(
+        figure,
+        f"{len(shown)} digits, each titled with the predicted digit, its probability and the "
+        f"true digit: {verdict}" + (f" ({_listing(wrong, 6)})." if wrong else "."),
+    )
     return figure
 
 
@@ -555,7 +635,29 @@ def confusion_heatmap(
     ax.tick_params(length=0, rotation=0)
     if title:
         ax.set_title(title)
+    _describe(figure, _confusion_text(confusion), title)
     return figure
+
+
+def _confusion_text(confusion: np.ndarray) -> str:
+    """The description of `confusion_heatmap`: the diagonal's share and the largest mistakes."""
+    total = int(confusion.sum())
+    correct = int(np.trace(confusion))
+    mistakes = confusion.copy()
+    np.fill_diagonal(mistakes, 0)
+    order = np.argsort(-mistakes, axis=None, kind="stable")[:3]
+    largest = [
+        f"{true} read as {predicted} ({mistakes[true, predicted]} times)"
+        for true, predicted in zip(*np.unravel_index(order, mistakes.shape), strict=True)
+        if mistakes[true, predicted] > 0
+    ]
+    text = (
+        f"Confusion matrix of {total:,} images, true digits in rows and predicted digits in "
+        f"columns: {correct / max(total, 1):.2%} lie on the diagonal (correct)."
+    )
+    if not largest:
+        return text + " There are no mistakes."
+    return text + f" The largest mistakes: {', '.join(largest)}."
 
 
 @_figure_function
@@ -607,6 +709,17 @@ def misclassified_gallery(
                 fontsize=8,
                 color=_theme().correct if predicted == true else _theme().wrong,
             )
+    wrong = {
+        name: int(np.sum(np.asarray(predictions)[indices] != np.asarray(labels)[indices]))
+        for name, predictions in predictions_by_model.items()
+    }
+    counts = ", ".join(f"{name} on {count}" for name, count in wrong.items())
+    _describe(
+        figure,
+        f"{len(indices)} digits, each with its true label and the guess of "
+        f"{'each of ' + str(len(names)) + ' models' if len(names) > 1 else names[0]}. "
+        f"Wrong guesses: {counts}.",
+    )
     return figure
 
 
@@ -672,6 +785,18 @@ def model_comparison(
         size_ax.set(xlabel="parameters (log scale)", title="Parameters")
         size_ax.tick_params(axis="y", length=0)
         size_ax.grid(axis="x")
+    best, worst = int(np.argmax(percent)), int(np.argmin(percent))
+
+    def named(index: int) -> str:
+        size = "" if params is None else f", {params[index]:,} parameters"
+        return f"{names[index]} ({percent[index]:.2f}%{size})"
+
+    _describe(
+        figure,
+        f"Bar chart of the test accuracy of {len(names)} models"
+        + ("" if params is None else " beside their sizes")
+        + f": the best is {named(best)}, the worst {named(worst)}.",
+    )
     return figure
 
 
@@ -706,6 +831,15 @@ def per_class_accuracy_plot(table: pd.DataFrame) -> Figure:
     ax.set(xlabel="digit", ylabel="accuracy", title="Accuracy on each digit")
     ax.grid(axis="y")
     ax.legend(title=None, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    means = table.mean(axis=1)
+    lowest = table.stack().idxmin()
+    _describe(
+        figure,
+        f"Accuracy on each digit for {table.shape[1]} models ({', '.join(map(str, table))}). "
+        f"The hardest digit is {means.idxmin()} ({means.min():.1%} on average), the easiest "
+        f"{means.idxmax()} ({means.max():.1%}); the lowest point is {lowest[1]} on digit "
+        f"{lowest[0]} ({table.loc[lowest]:.1%}).",
+    )
     return figure
 
 

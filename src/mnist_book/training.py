@@ -9,12 +9,15 @@ same training again loads it in well under a second instead of retraining.
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import inspect
 import json
 import math
 import os
 import shutil
 import tempfile
+import textwrap
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -26,8 +29,7 @@ from typing import Any, Literal
 import filelock
 import numpy as np
 
-import mnist_book
-from mnist_book import data, models, paths
+from mnist_book import data, models, paths, run_log
 from mnist_book._keras import keras, tensorflow
 from mnist_book.data import load_mnist
 from mnist_book.evaluation import Evaluation, evaluate
@@ -114,21 +116,59 @@ def recipe(name: str) -> TrainConfig:
 
 
 def cache_key(name: str, config: TrainConfig) -> str:
-    """A hash of everything that determines the result of training `name` with `config`."""
-    sources = {
-        Path(source).name: hashlib.sha256(Path(source).read_bytes()).hexdigest()
-        for source in (data.__file__, models.__file__, __file__)
-    }
+    """A hash of everything that determines the result of training `name` with `config`.
+
+    That is: the model as Keras serialises it once compiled for `config` (architecture,
+    initialisers, optimiser, learning-rate schedule), the source of any of its layers that
+    `mnist_book` defines, `config`, the data checksums, the code of the training procedure
+    (`TRAINING_PROCEDURE`) and the versions of Keras, TensorFlow and NumPy. Nothing else:
+    a change to a docstring, a comment, a log line or a module that does not train
+    keeps the key, and the trained model with it.
+    """
+    model = _build(name, config, min(config.train_size or data.TRAIN_IMAGES, data.TRAIN_IMAGES))
     identity = {
-        "name": name,
+        "model": _without_layer_names(keras.saving.serialize_keras_object(model)),
+        "custom_layers": sorted(
+            code_fingerprint(type(layer))
+            for layer in model.layers
+            if type(layer).__module__.startswith("mnist_book")
+        ),
         "config": asdict(config),
         "data": data.data_checksums(),
-        "sources": sources,
-        "mnist_book": mnist_book.__version__,
-        "keras": keras.__version__,
-        "tensorflow": tensorflow.__version__,
+        "procedure": [code_fingerprint(step) for step in TRAINING_PROCEDURE],
+        "versions": [keras.__version__, tensorflow.__version__, np.__version__],
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
+
+def code_fingerprint(code: Callable[..., Any] | type) -> str:
+    """A hash of a function's or class's code, blind to name, docstrings, comments, layout."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(code)))
+    tree.body[0].name = ""
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
+
+
+def _without_layer_names(serialized: Any) -> Any:
+    """A serialised Keras object without its layers' names, which Keras numbers per process."""
+    if isinstance(serialized, list):
+        return [_without_layer_names(item) for item in serialized]
+    if not isinstance(serialized, dict):
+        return serialized
+    cleaned = {key: _without_layer_names(value) for key, value in serialized.items()}
+    config = cleaned.get("config")
+    if isinstance(config, dict) and cleaned.get("class_name") != "DTypePolicy":
+        config.pop("name", None)
+    return cleaned
 
 
 def train(
@@ -153,12 +193,13 @@ def train(
                 result = _train_and_evaluate(name, config, log)
                 _save_entry(entry, result)
             else:
+                run_log.record("loaded", model=name)
                 log(f"Loaded {name} from the cache (trained in {result.train_seconds:.1f} s).")
                 log(_epoch_line(config.epochs - 1, config.epochs, result.history))
     else:
         result = _train_and_evaluate(name, config, log)
     log(f"Test accuracy {result.test_accuracy:.2%}, test loss {result.test_loss:.4f}.")
-    _append_run_log(result)
+    run_log.record(run_log.RESULT, **result.summary())
     return result
 
 
@@ -186,46 +227,64 @@ def _entry(name: str, config: TrainConfig) -> Path:
 
 
 def _train_and_evaluate(name: str, config: TrainConfig, log: Callable[[str], None]) -> TrainResult:
-    (x_train, y_train), (x_test, y_test) = load_mnist()
-    if config.train_size is not None:
-        x_train, y_train = x_train[: config.train_size], y_train[: config.train_size]
-    keras.utils.set_random_seed(config.seed)
-    model = build_model(name, _learning_rate(config, len(x_train)))
     epochs = f"{config.epochs} epoch{'s' if config.epochs > 1 else ''}"
-    log(f"Training {name} ({model.count_params():,} parameters) for {epochs}.")
-    epoch_log = _EpochLog(config.epochs, log)
+    log(f"Training {name} ({build_model(name).count_params():,} parameters) for {epochs}.")
+    run_log.record("training", model=name, epochs=config.epochs)
+    epoch_log = _EpochLog(name, config.epochs, log)
     started = time.perf_counter()
-    fitted = model.fit(
-        prepare_images(name, x_train),
-        y_train,
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        validation_split=config.validation_split,
-        callbacks=[epoch_log],
-        verbose=0,
-    )
+    model, history, test_loss, test_accuracy = _fit(name, config, [epoch_log])
     train_seconds = time.perf_counter() - started
-    history = {key: [float(v) for v in values] for key, values in fitted.history.items()}
-    history["seconds"] = epoch_log.seconds
-    test_loss, test_accuracy = model.evaluate(
-        prepare_images(name, x_test), y_test, batch_size=1024, verbose=0
-    )
     return TrainResult(
         name=name,
         config=config,
         model=model,
-        history=history,
-        test_loss=float(test_loss),
-        test_accuracy=float(test_accuracy),
+        history={**history, "seconds": epoch_log.seconds},
+        test_loss=test_loss,
+        test_accuracy=test_accuracy,
         train_seconds=train_seconds,
         params=model.count_params(),
         from_cache=False,
     )
 
 
+def _fit(
+    name: str, config: TrainConfig, callbacks: list[keras.callbacks.Callback]
+) -> tuple[keras.Model, dict[str, list[float]], float, float]:
+    """Train `name` with `config` and evaluate it: the model, its history and test results.
+
+    This and the functions it relies on (`TRAINING_PROCEDURE`) are what decides the numbers,
+    and are part of the cache key; the callbacks must only observe.
+    """
+    (x_train, y_train), (x_test, y_test) = load_mnist()
+    if config.train_size is not None:
+        x_train, y_train = x_train[: config.train_size], y_train[: config.train_size]
+    keras.utils.set_random_seed(config.seed)
+    model = _build(name, config, len(x_train))
+    fitted = model.fit(
+        prepare_images(name, x_train),
+        y_train,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        validation_split=config.validation_split,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    history = {key: [float(v) for v in values] for key, values in fitted.history.items()}
+    test_loss, test_accuracy = model.evaluate(
+        prepare_images(name, x_test), y_test, batch_size=1024, verbose=0
+    )
+    return model, history, float(test_loss), float(test_accuracy)
+
+
+def _build(name: str, config: TrainConfig, train_images: int) -> keras.Model:
+    """Model `name`, compiled with the learning rate (or schedule) of `config`."""
+    return build_model(name, _learning_rate(config, train_images))
+
+
 def _learning_rate(
     config: TrainConfig, train_images: int
 ) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """Adam's learning rate for `config`: a constant, or a schedule over its optimiser steps."""
     if config.schedule == "constant":
         return config.learning_rate
     fitted_images = int(train_images * (1 - config.validation_split))  # as Keras splits
@@ -233,12 +292,28 @@ def _learning_rate(
     return keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps)
 
 
-class _EpochLog(keras.callbacks.Callback):
-    """One line per epoch instead of Keras's progress bars; records each epoch's seconds."""
+TRAINING_PROCEDURE: tuple[Callable[..., Any], ...] = (
+    _fit,
+    _build,
+    _learning_rate,
+    build_model,
+    models.compile_model,
+    prepare_images,
+    data.scale_pixels,
+)
+"""The code that decides a training's numbers, part of its cache key (`cache_key`)."""
 
-    def __init__(self, epochs: int, log: Callable[[str], None]):
+
+class _EpochLog(keras.callbacks.Callback):
+    """One line per epoch instead of Keras's progress bars; records each epoch's seconds.
+
+    Each epoch is also recorded in the run log (`mnist_book.run_log`), for the site build's
+    progress lines.
+    """
+
+    def __init__(self, name: str, epochs: int, log: Callable[[str], None]):
         super().__init__()
-        self.epochs, self.log = epochs, log
+        self.name, self.epochs, self.log = name, epochs, log
         self.seconds: list[float] = []
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
@@ -249,6 +324,13 @@ class _EpochLog(keras.callbacks.Callback):
         history = {key: [float(value)] for key, value in (logs or {}).items()}
         history["seconds"] = self.seconds[-1:]
         self.log(_epoch_line(epoch, self.epochs, history, index=0))
+        run_log.record(
+            "epoch",
+            model=self.name,
+            epoch=epoch + 1,
+            epochs=self.epochs,
+            val_accuracy=(logs or {}).get("val_accuracy"),
+        )
 
 
 def _epoch_line(
@@ -329,10 +411,3 @@ def _save_entry(entry: Path, result: TrainResult) -> None:
             f"not cached. Set {paths.CACHE_DIR_ENV} to a writable directory with free space.",
             stacklevel=3,
         )
-
-
-def _append_run_log(result: TrainResult) -> None:
-    run_log = os.environ.get(paths.RUN_LOG_ENV)
-    if run_log:
-        with open(run_log, "a", encoding="utf-8") as stream:
-            stream.write(json.dumps(result.summary()) + "\n")

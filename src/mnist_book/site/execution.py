@@ -1,0 +1,127 @@
+"""Executing the tutorial scripts: cached, several at once, with a per-cell timeout.
+
+`execute_pages` runs every page that the `PageCache` does not hold, on `workers` Jupyter
+kernels at a time, the slowest page (by its last run) first so that it does not start last.
+A cell that raises or runs past the timeout stops the build with a `PageExecutionError`
+naming the page and the cell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+from mnist_book import run_log
+from mnist_book.paths import RUN_LOG_ENV
+from mnist_book.site import progress
+from mnist_book.site.page_cache import ExecutedPage, PageCache, read_script
+
+
+class PageExecutionError(Exception):
+    """A cell of a tutorial page raised an error, hung, or killed its kernel."""
+
+
+def execute_pages(
+    scripts: Mapping[str, Path],
+    cache: PageCache,
+    *,
+    cell_timeout: int,
+    workers: int,
+    say: Callable[[str], None],
+) -> dict[str, ExecutedPage]:
+    """Each page of `scripts` (docs path -> script file) executed, or taken from `cache`."""
+    return asyncio.run(_execute_all(scripts, cache, cell_timeout, max(1, workers), say))
+
+
+async def _execute_all(
+    scripts: Mapping[str, Path],
+    cache: PageCache,
+    cell_timeout: int,
+    workers: int,
+    say: Callable[[str], None],
+) -> dict[str, ExecutedPage]:
+    slots = asyncio.Semaphore(workers)
+    running: list[str] = []
+
+    async def run(src_path: str) -> ExecutedPage:
+        notebook = read_script(scripts[src_path])
+        if (cached := cache.load(src_path, notebook)) is not None:
+            return cached
+        async with slots:
+            running.append(src_path)
+            say(f"Executing {src_path} (running: {', '.join(running)})")
+            try:
+                seconds, results = await execute(
+                    src_path, notebook, scripts[src_path].parent, cell_timeout, say
+                )
+            finally:
+                running.remove(src_path)
+            say(f"Executed {src_path} in {seconds:.1f} s")
+            return cache.store(src_path, notebook, seconds, results)
+
+    slowest_first = sorted(scripts, key=lambda src_path: -cache.previous_seconds(src_path))
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = {src_path: group.create_task(run(src_path)) for src_path in slowest_first}
+    except* PageExecutionError as failures:
+        raise failures.exceptions[0] from None
+    return {src_path: tasks[src_path].result() for src_path in scripts}
+
+
+async def execute(
+    src_path: str,
+    notebook: Any,
+    directory: Path,
+    cell_timeout: int,
+    say: Callable[[str], None],
+) -> tuple[float, list[dict[str, Any]]]:
+    """Execute `notebook` in place, in `directory`; return its seconds and model results."""
+    current = {"cell": -1}
+
+    def remember_cell(cell: Any, cell_index: int, **_: Any) -> None:
+        current["cell"] = cell_index
+
+    client = NotebookClient(
+        notebook,
+        timeout=cell_timeout,
+        kernel_name="python3",
+        allow_errors=False,
+        resources={"metadata": {"path": str(directory)}},
+        on_cell_execute=remember_cell,
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no TCP transport notice
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        log_path = Path(scratch) / "run-log.jsonl"
+        env = {**os.environ, RUN_LOG_ENV: str(log_path), "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+        started = time.perf_counter()
+        try:
+            async with progress.follow(src_path, log_path, say):
+                await client.async_execute(env=env)
+        except (CellExecutionError, CellTimeoutError, DeadKernelError) as error:
+            raise PageExecutionError(
+                failure_message(src_path, notebook, current["cell"], error)
+            ) from None
+        return time.perf_counter() - started, run_log.results(log_path)
+
+
+def failure_message(src_path: str, notebook: Any, cell_index: int, error: Exception) -> str:
+    """What went wrong, where: the page, the code cell's number and first line, the error."""
+    code_cells = [i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
+    number = code_cells.index(cell_index) + 1 if cell_index in code_cells else "?"
+    source = notebook.cells[cell_index].source if 0 <= cell_index < len(notebook.cells) else ""
+    first_line = source.strip().splitlines()[0] if source.strip() else ""
+    if isinstance(error, CellTimeoutError):
+        reason = "did not finish within the cell timeout (cell_timeout in mkdocs.yml)"
+    elif isinstance(error, DeadKernelError):
+        reason = "killed its kernel (out of memory, or a crash in native code)"
+    else:
+        reason = "raised an error"
+    return f"Tutorial page {src_path}: code cell {number} (`{first_line}`) {reason}.\n{error}"

@@ -1,0 +1,51 @@
+"""The HTML that mkdocs-jupyter renders, made light and the same on every version.
+
+mkdocs-jupyter puts before each notebook ~580 KB of JupyterLab CSS and scripts for
+clipboard buttons, MathJax and Mermaid (0.27 also adds a MathJax loader to every page, from a
+CDN), and wraps each code cell in its own copy widget with a second copy of the source.
+`clean_notebook_html` keeps the notebook and drops all of that: code cells take
+mkdocs-material's own markup (`<div class="highlight"><pre><code>`), so they get the theme's
+highlighting, light and dark, and its copy button, and `docs/stylesheets/notebook.css` lays
+out the cells in a few rules. The site has no mathematics to typeset and no Mermaid diagrams
+in notebooks; `strip_mathjax_loader` removes the loader from finished pages.
+"""
+
+from __future__ import annotations
+
+import re
+
+_WRAPPER = '<div class="jupyter-wrapper"'
+_CODE_CELL_INPUT = re.compile(
+    r'<div class="zeroclipboard-container">.*?</clipboard-copy>\s*</div>\s*'
+    r'<div class="highlight-ipynb[^"]*"><pre>(?P<code>.*?)</pre></div>\s*'
+    r'<div class="clipboard-copy-txt"[^>]*>.*?</div>',
+    re.S,
+)
+_STYLE = re.compile(r"<style[^>]*>(?P<css>.*?)</style>\s*", re.S)
+_MATHJAX_LOADER = re.compile(r"<script data-mkdocs-jupyter-mathjax=.*?</script>\s*", re.S)
+
+
+def clean_notebook_html(html: str) -> str:
+    """The notebook HTML of a page without mkdocs-jupyter's styles, scripts and widgets.
+
+    Styles that outputs carry themselves (a pandas Styler table's ``#T_`` rules) are kept;
+    everything mkdocs-jupyter adds before the notebook is dropped.
+    """
+    start = html.find(_WRAPPER)
+    if start < 0:
+        return html
+    body = html[start:]
+    body = _CODE_CELL_INPUT.sub(
+        lambda match: f'<div class="highlight"><pre><code>{match["code"]}</code></pre></div>',
+        body,
+    )
+    body = _STYLE.sub(lambda match: match[0] if "#T_" in match["css"] else "", body)
+    # Keyboard users tab to links and scrollable outputs, not to every cell's source.
+    body = body.replace('class="jp-Cell-inputWrapper" tabindex="0"', 'class="jp-Cell-inputWrapper"')
+    # Notebook headings' "¶" links: as Material's own, so search leaves them out.
+    return body.replace('class="anchor-link"', 'class="headerlink"')
+
+
+def strip_mathjax_loader(output: str) -> str:
+    """A finished page without the MathJax loader mkdocs-jupyter 0.27 appends to every page."""
+    return _MATHJAX_LOADER.sub("", output)

@@ -1,0 +1,153 @@
+"""The execution cache: executed tutorial notebooks, keyed on what their outputs depend on.
+
+A page's outputs depend on its code cells and on its environment: the `mnist_book` source,
+the MNIST files and every installed library (`environment_fingerprint`). Markdown cells do
+not change any output, so a prose edit is served from the cache with the new prose merged
+into the stored outputs, and nothing is executed.
+
+Each page has a directory in the cache with one entry per key: the executed ``.ipynb`` and a
+``.json`` beside it with the seconds it took and the results of the models it trained. Only
+the latest entry of a page is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jupytext
+import nbformat
+from mkdocs.plugins import get_plugin_logger
+
+import mnist_book
+from mnist_book import data
+
+log = get_plugin_logger(__name__)
+
+
+@dataclass
+class ExecutedPage:
+    """A tutorial page after execution: where its notebook is and what it produced."""
+
+    src_path: str
+    notebook: Path
+    seconds: float
+    results: list[dict[str, Any]]
+    from_cache: bool = False
+
+
+def read_script(path: str | os.PathLike[str]) -> Any:
+    """The Jupytext script at `path` as a notebook, with stable cell ids (`cell-0`, ...).
+
+    Jupytext makes random ids; fixed ones keep an executed notebook byte-identical between
+    builds, so that mkdocs-jupyter's own cache recognises it.
+    """
+    notebook = jupytext.read(path)
+    for index, cell in enumerate(notebook.cells):
+        cell.id = f"cell-{index}"
+    return notebook
+
+
+def environment_fingerprint() -> str:
+    """A hash of what every page's output depends on besides the page itself."""
+    package = Path(mnist_book.__file__).parent
+    digest = hashlib.sha256()
+    for source in sorted(package.rglob("*.py")):
+        digest.update(source.relative_to(package).as_posix().encode() + source.read_bytes())
+    versions = sorted(
+        f"{dist.metadata['Name']}=={dist.version}" for dist in importlib.metadata.distributions()
+    )
+    digest.update(json.dumps([versions, data.data_checksums()]).encode())
+    return digest.hexdigest()
+
+
+class PageCache:
+    """Executed pages under `directory`, valid for the environment `fingerprint`."""
+
+    def __init__(self, directory: Path, fingerprint: str) -> None:
+        self.directory = directory
+        self.fingerprint = fingerprint
+
+    def load(self, src_path: str, notebook: Any) -> ExecutedPage | None:
+        """The cached execution of `notebook` (page `src_path`), or None if there is none.
+
+        The cached outputs are copied into `notebook`, whose prose may be newer; the entry
+        is rewritten when it changed. An unreadable entry counts as none.
+        """
+        path = self._notebook_path(src_path, notebook)
+        meta = path.with_suffix(".json")
+        if not (path.exists() and meta.exists()):
+            return None
+        try:
+            stored = json.loads(meta.read_text())
+            _copy_outputs(nbformat.read(path, as_version=4), notebook)
+            text = nbformat.writes(notebook)
+            if text != path.read_text():  # the prose changed
+                write_atomically(path, text)
+            return ExecutedPage(src_path, path, stored["seconds"], stored["results"], True)
+        except (ValueError, KeyError, nbformat.ValidationError) as error:
+            log.info(f"Re-executing {src_path}: its cache entry is unreadable ({error}).")
+            return None
+
+    def store(
+        self, src_path: str, notebook: Any, seconds: float, results: list[dict[str, Any]]
+    ) -> ExecutedPage:
+        """Cache the executed `notebook` of page `src_path`, replacing older entries."""
+        path = self._notebook_path(src_path, notebook)
+        write_atomically(path, nbformat.writes(notebook))
+        write_atomically(
+            path.with_suffix(".json"), json.dumps({"seconds": seconds, "results": results})
+        )
+        for stale in self._page_dir(src_path).iterdir():
+            if stale != path.parent:
+                shutil.rmtree(stale, ignore_errors=True)
+        return ExecutedPage(src_path, path, seconds, results)
+
+    def previous_seconds(self, src_path: str) -> float:
+        """How long the page took when it was last executed (0 if never)."""
+        for meta in self._page_dir(src_path).glob("*/*.json"):
+            try:
+                return float(json.loads(meta.read_text())["seconds"])
+            except (OSError, ValueError, KeyError):
+                continue
+        return 0.0
+
+    def _key(self, notebook: Any) -> str:
+        code = json.dumps([cell.source for cell in notebook.cells if cell.cell_type == "code"])
+        return hashlib.sha256((code + self.fingerprint).encode()).hexdigest()[:24]
+
+    def _page_dir(self, src_path: str) -> Path:
+        return self.directory / Path(src_path).with_suffix("").as_posix().replace("/", "--")
+
+    def _notebook_path(self, src_path: str, notebook: Any) -> Path:
+        name = Path(src_path).with_suffix(".ipynb").name
+        return self._page_dir(src_path) / self._key(notebook) / name
+
+
+def _copy_outputs(executed: Any, notebook: Any) -> None:
+    """Give `notebook`'s code cells the outputs of the same cells in `executed`."""
+    sources = [cell for cell in executed.cells if cell.cell_type == "code"]
+    targets = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    if [cell.source for cell in sources] != [cell.source for cell in targets]:
+        raise ValueError("the cached notebook's code differs from the page's")
+    for source, target in zip(sources, targets, strict=True):
+        target.outputs = source.outputs
+        target.execution_count = source.execution_count
+        target.metadata = source.metadata
+    notebook.metadata = executed.metadata  # what the kernel added (language_info)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file, so readers never see half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as stream:
+        stream.write(text)
+    os.chmod(stream.name, 0o644)  # NamedTemporaryFile creates 0600; the site is served to all
+    os.replace(stream.name, path)

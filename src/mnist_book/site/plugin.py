@@ -1,0 +1,112 @@
+"""The ``mnist-book`` mkdocs plugin: configuration and events; the work is in its siblings.
+
+It runs before mkdocs-jupyter, which then only renders (``execute: false``): the tutorial
+scripts are executed (`execution`, `page_cache`), each page file is pointed at its executed
+notebook, and the rendered HTML is cleaned (`notebook_html`), given figure files (`figures`),
+links (`links`) and downloads (`downloads`). `report` publishes the results.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config import config_options
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
+
+import mnist_book
+from mnist_book.site import downloads, figures, links, notebook_html, report
+from mnist_book.site.execution import PageExecutionError, execute_pages
+from mnist_book.site.page_cache import ExecutedPage, PageCache, environment_fingerprint
+
+log = get_plugin_logger(__name__)
+
+
+class PluginConfig(config_options.Config):
+    cell_timeout = config_options.Type(int, default=900)
+    workers = config_options.Type(int, default=2)
+    cache_dir = config_options.Type(str, default=".cache/mnist-book/pages")
+
+
+class MnistBookPlugin(BasePlugin[PluginConfig]):
+    """Execute the tutorial scripts, then finish the pages mkdocs-jupyter renders."""
+
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        self.root = Path(config.config_file_path).parent
+        # mkdocs-jupyter's render cache is relative to the working directory: anchor it too.
+        if renderer := config.plugins.get("mkdocs-jupyter"):
+            renderer.config["cache_dir"] = str(self.root / renderer.config["cache_dir"])
+        self.executed: dict[str, ExecutedPage] = {}
+        return config
+
+    @event_priority(-100)  # after mkdocs-jupyter has wrapped the scripts as notebook pages
+    def on_files(self, files: Files, config: MkDocsConfig) -> Files:
+        self.titles = links.nav_titles(config.nav)
+        order = {src: index for index, src in enumerate(self.titles)}
+        tutorials = sorted(
+            (file for file in files if _is_tutorial(file)),
+            key=lambda file: order.get(file.src_uri, len(order)),
+        )
+        scripts = {file.src_uri: Path(file.abs_src_path) for file in tutorials}
+        self.api_used = {src: links.api_used(path.read_text()) for src, path in scripts.items()}
+        cache = PageCache(self.root / self.config.cache_dir, environment_fingerprint())
+        try:
+            self.executed = execute_pages(
+                scripts,
+                cache,
+                cell_timeout=self.config.cell_timeout,
+                workers=self.config.workers,
+                say=log.info,
+            )
+        except PageExecutionError as error:
+            raise PluginError(str(error)) from None
+        for file in tutorials:
+            file.abs_src_path = str(self.executed[file.src_uri].notebook)
+        pages = self.executed.values()
+        ran = [page.src_path for page in pages if not page.from_cache]
+        log.info(
+            f"Executed {len(ran)} of {len(pages)} pages"
+            + (f": {', '.join(ran)}" if ran else " (all cached)")
+        )
+        content = report.results_json(pages)
+        files.append(File.generated(config, report.RESULTS_FILE, content=content))
+        return files
+
+    def on_page_markdown(self, markdown: str, page: Page, **kwargs: Any) -> str:
+        return report.fill_markers(markdown, self.executed.values())
+
+    def on_page_content(self, html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+        src = page.file.src_uri
+        if src.startswith(links.REFERENCE_DIR):
+            return links.link_back_to_tutorials(html, page, files, self.api_used, self.titles)
+        if src not in self.executed:
+            return html
+        html = notebook_html.clean_notebook_html(html)
+        html = figures.write_figure_files(html, Path(page.file.abs_dest_path).parent)
+        html = links.link_documentation_files(html, page, files)
+        stem = Path(src).stem
+        bar = downloads.downloads_bar(stem, downloads.colab_url(config.repo_url, page.url, stem))
+        return bar + html + links.api_used_list(self.api_used[src], page, files)
+
+    @event_priority(-100)  # after mkdocs-jupyter's own on_post_page
+    def on_post_page(self, output: str, page: Page, config: MkDocsConfig) -> str:
+        if (executed := self.executed.get(page.file.src_uri)) is not None:
+            script = Path(config.docs_dir, page.file.src_uri)
+            target = Path(page.file.abs_dest_path).parent
+            downloads.write_downloads(script, executed.notebook, target, config.repo_url)
+        return notebook_html.strip_mathjax_loader(output)
+
+    def on_serve(self, server: Any, config: MkDocsConfig, builder: Any) -> Any:
+        server.watch(str(Path(mnist_book.__file__).parent))
+        return server
+
+
+def _is_tutorial(file: File) -> bool:
+    """A Jupytext percent-format Python script under docs/."""
+    if not file.src_uri.endswith(".py") or file.abs_src_path is None:
+        return False
+    return "# %%" in Path(file.abs_src_path).read_text(encoding="utf-8")

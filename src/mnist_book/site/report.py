@@ -1,0 +1,124 @@
+"""What the build reports: ``results.json``, the results and timing tables, build information.
+
+Markdown pages ask for a table with a marker, replaced when the page is rendered:
+
+- ``<!-- mnist-book:results-table -->``: every model trained for the site, with its results;
+- ``<!-- mnist-book:execution-times -->``: how long each page took to execute;
+- ``<!-- mnist-book:build-info -->``: library versions and data checksums.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import platform
+from collections.abc import Iterable
+from typing import Any
+
+from mnist_book import data
+from mnist_book.site.page_cache import ExecutedPage
+
+RESULTS_FILE = "results.json"
+"""Where the report is published, relative to the site root."""
+
+_REPORTED_VERSIONS = (
+    "mnist-book",
+    "keras",
+    "tensorflow-cpu",
+    "tensorflow",
+    "numpy",
+    "matplotlib",
+    "seaborn",
+    "pandas",
+    "mkdocs",
+    "mkdocs-material",
+    "mkdocs-jupyter",
+)
+
+
+def model_results(pages: Iterable[ExecutedPage]) -> list[dict[str, Any]]:
+    """One entry per model trained for the site, in the order the pages trained them.
+
+    A model trained (or loaded) by several pages with the same configuration is listed once.
+    """
+    unique: dict[str, dict[str, Any]] = {}
+    for page in pages:
+        for result in page.results:
+            identity = json.dumps(result["config"], sort_keys=True) + result["name"]
+            unique.setdefault(identity, result)
+    return list(unique.values())
+
+
+def results_json(pages: Iterable[ExecutedPage]) -> str:
+    """The content of ``results.json``: every model's results and the build information."""
+    return json.dumps({"models": model_results(pages), "build": build_information()}, indent=2)
+
+
+def build_information() -> dict[str, Any]:
+    """Library versions and data checksums the site was built with."""
+    versions = {}
+    for name in _REPORTED_VERSIONS:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "versions": versions,
+        "data_sha256": data.data_checksums(),
+    }
+
+
+def fill_markers(markdown: str, pages: Iterable[ExecutedPage]) -> str:
+    """`markdown` with each ``<!-- mnist-book:... -->`` marker replaced by its table."""
+    pages = list(pages)
+    renderers = {
+        "results-table": lambda: results_table(model_results(pages)),
+        "execution-times": lambda: execution_times(pages),
+        "build-info": lambda: build_info(build_information()),
+    }
+    for marker, render in renderers.items():
+        tag = f"<!-- mnist-book:{marker} -->"
+        if tag in markdown:
+            markdown = markdown.replace(tag, render())
+    return markdown
+
+
+def results_table(results: Iterable[dict[str, Any]]) -> str:
+    """A Markdown table of models: accuracy, loss, size, epochs and training time."""
+    rows = [
+        "| Model | Test accuracy | Test loss | Parameters | Epochs | Training time |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for result in results:
+        rows.append(
+            f"| `{result['name']}` | {result['test_accuracy']:.2%} | {result['test_loss']:.4f}"
+            f" | {result['params']:,} | {result['epochs']} | {result['train_seconds']:.0f} s |"
+        )
+    return "\n".join(rows)
+
+
+def execution_times(pages: Iterable[ExecutedPage]) -> str:
+    """A Markdown table of the pages, slowest first, and whether this build executed them."""
+    rows = ["| Page | Execution time | Executed in this build |", "| --- | ---: | :---: |"]
+    for page in sorted(pages, key=lambda page: -page.seconds):
+        fresh = "cached" if page.from_cache else "yes"
+        rows.append(f"| `{page.src_path}` | {page.seconds:.1f} s | {fresh} |")
+    return "\n".join(rows)
+
+
+def build_info(info: dict[str, Any]) -> str:
+    """The build information as Markdown: platform, package versions, data checksums."""
+    rows = [
+        f"Built with Python {info['python']} on {info['platform']}.",
+        "",
+        "| Package | Version |",
+        "| --- | --- |",
+        *(f"| {name} | {version} |" for name, version in info["versions"].items()),
+        "",
+        "| Data file | SHA-256 |",
+        "| --- | --- |",
+        *(f"| `{name}` | `{digest}` |" for name, digest in info["data_sha256"].items()),
+    ]
+    return "\n".join(rows)

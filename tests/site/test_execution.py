@@ -1,0 +1,68 @@
+"""Executing pages: results and progress from the kernel, failures naming page and cell."""
+
+import textwrap
+
+import pytest
+
+from mnist_book.site.execution import PageExecutionError, execute_pages
+from mnist_book.site.page_cache import PageCache
+
+pytestmark = pytest.mark.slow
+
+
+def run(tmp_path, pages, timeout=60, workers=2):
+    scripts = {}
+    for name, source in pages.items():
+        scripts[name] = tmp_path / name
+        scripts[name].write_text(textwrap.dedent(source))
+    said: list[str] = []
+    cache = PageCache(tmp_path / "cache", "env")
+    executed = execute_pages(scripts, cache, cell_timeout=timeout, workers=workers, say=said.append)
+    return executed, said
+
+
+def test_pages_run_in_parallel_report_progress_and_results(tmp_path):
+    trains = """\
+    # %%
+    from mnist_book import run_log
+    run_log.record("training", model="m", epochs=1)
+    run_log.record("epoch", model="m", epoch=1, epochs=1, val_accuracy=0.5)
+    run_log.record("result", name="m", test_accuracy=0.5, config={})
+    """
+    executed, said = run(tmp_path, {"a.py": trains, "b.py": "# %%\nprint('b')\n"})
+    assert list(executed) == ["a.py", "b.py"]
+    assert executed["a.py"].results == [{"name": "m", "test_accuracy": 0.5, "config": {}}]
+    assert "a.py: training m for 1 epochs" in said
+    assert "a.py: m epoch 1/1, validation accuracy 50.00%" in said
+    assert any(line.startswith("Executing b.py (running: ") for line in said)
+    outputs = executed["b.py"].notebook.read_text()
+    assert '"text": [\n     "b\\n"' in outputs or '"b\\n"' in outputs
+
+    again, said = run(tmp_path, {"a.py": trains, "b.py": "# %%\nprint('b')\n"})
+    assert all(page.from_cache for page in again.values()) and not said
+
+
+def test_a_failing_cell_names_page_and_cell(tmp_path):
+    page = """\
+    # %% [markdown]
+    # # A page
+    # %%
+    x = 1
+    # %%
+    raise RuntimeError("this cell is broken")
+    """
+    with pytest.raises(PageExecutionError) as failure:
+        run(tmp_path, {"page.py": page})
+    message = str(failure.value)
+    assert message.startswith("Tutorial page page.py: code cell 2 (`raise RuntimeError")
+    assert "raised an error" in message and "this cell is broken" in message
+
+
+def test_a_hanging_cell_fails_at_the_timeout(tmp_path):
+    with pytest.raises(PageExecutionError, match=r"code cell 1 .* did not finish within"):
+        run(tmp_path, {"page.py": "# %%\nimport time\ntime.sleep(120)\n"}, timeout=3)
+
+
+def test_a_dead_kernel_is_reported_as_such(tmp_path):
+    with pytest.raises(PageExecutionError, match=r"code cell 1 .* killed its kernel"):
+        run(tmp_path, {"page.py": "# %%\nimport os\nos._exit(1)\n"})

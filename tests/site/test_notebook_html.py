@@ -1,0 +1,67 @@
+"""mkdocs-jupyter's HTML, cleaned: light, and the same whichever version rendered it."""
+
+import re
+
+import nbformat
+import pandas as pd
+from mkdocs_jupyter.nbconvert2 import nb2html
+
+from mnist_book.site import notebook_html
+
+
+def rendered(tmp_path):
+    """A small executed-looking notebook, rendered by the installed mkdocs-jupyter."""
+    styled = pd.DataFrame({"a": [1.0, 2.0]}).style.highlight_max(color="red").to_html()
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# Title\n\nSome *prose*.", id="m"),
+        nbformat.v4.new_code_cell(
+            'print("hi")',
+            id="c",
+            outputs=[nbformat.v4.new_output("stream", name="stdout", text="hi\n")],
+        ),
+        nbformat.v4.new_code_cell(
+            "table",
+            id="t",
+            outputs=[
+                nbformat.v4.new_output(
+                    "execute_result", data={"text/html": styled}, execution_count=2
+                )
+            ],
+        ),
+    ]
+    path = tmp_path / "page.ipynb"
+    nbformat.write(notebook, path)
+    return nb2html(str(path))
+
+
+def test_styles_scripts_and_widgets_of_the_renderer_are_dropped(tmp_path):
+    html = rendered(tmp_path)
+    assert "<script" in html and "clipboard-copy" in html  # what there was to clean
+    cleaned = notebook_html.clean_notebook_html(html)
+    assert len(cleaned) < len(html) / 5
+    assert "<script" not in cleaned and "clipboard" not in cleaned
+    assert not re.search(r"mathjax|mermaid|cdn", cleaned, re.I)
+    # The pandas Styler's own rules stay with its table.
+    (style,) = re.findall(r"<style[^>]*>(.*?)</style>", cleaned, re.S)
+    assert "#T_" in style
+
+
+def test_code_cells_take_the_themes_code_block_markup(tmp_path):
+    cleaned = notebook_html.clean_notebook_html(rendered(tmp_path))
+    code_block = r'<div class="highlight"><pre><code>(.*?)</code></pre></div>'
+    blocks = re.findall(code_block, cleaned, re.S)
+    assert len(blocks) == 2
+    assert "print" in blocks[0] and "hi" in blocks[0]
+    assert "highlight-ipynb" not in cleaned
+    assert 'tabindex="0"' not in cleaned.split("jp-Cell-inputWrapper")[1][:20]
+    assert "<h1" in cleaned and "<em>prose</em>" in cleaned and ">hi\n</pre>" in cleaned
+
+
+def test_html_without_a_notebook_is_unchanged():
+    assert notebook_html.clean_notebook_html("<p>plain</p>") == "<p>plain</p>"
+
+
+def test_the_mathjax_loader_is_removed_from_finished_pages():
+    page = '<body><p>x</p><script data-mkdocs-jupyter-mathjax="{}">\nload()\n</script>\n</body>'
+    assert notebook_html.strip_mathjax_loader(page) == "<body><p>x</p></body>"

@@ -1,0 +1,76 @@
+"""The execution cache: keyed on code cells and environment; prose edits reuse outputs."""
+
+import json
+
+import nbformat
+
+from mnist_book.site.page_cache import PageCache, read_script
+
+SCRIPT = """\
+# %% [markdown]
+# # A page
+# %%
+print(6 * 7)
+"""
+
+
+def executed(script_path):
+    """The script's notebook, as if executed: its code cell printed 42."""
+    notebook = read_script(script_path)
+    notebook.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="42\n")]
+    notebook.cells[1].execution_count = 1
+    return notebook
+
+
+def test_stable_cell_ids(tmp_path):
+    script = tmp_path / "page.py"
+    script.write_text(SCRIPT)
+    assert [cell.id for cell in read_script(script).cells] == ["cell-0", "cell-1"]
+
+
+def test_a_stored_page_is_found_again_and_a_prose_edit_keeps_its_outputs(tmp_path):
+    script = tmp_path / "page.py"
+    script.write_text(SCRIPT)
+    cache = PageCache(tmp_path / "cache", "env-1")
+    assert cache.load("page.py", read_script(script)) is None
+    stored = cache.store("page.py", executed(script), 3.5, [{"name": "m"}])
+    assert cache.previous_seconds("page.py") == 3.5
+
+    script.write_text(SCRIPT.replace("# # A page", "# # A page\n#\n# New prose."))
+    page = cache.load("page.py", read_script(script))
+    assert page is not None and page.from_cache and page.results == [{"name": "m"}]
+    assert page.notebook == stored.notebook
+    notebook = nbformat.read(page.notebook, as_version=4)
+    assert "New prose." in notebook.cells[0].source
+    assert notebook.cells[1].outputs[0].text == "42\n"
+
+
+def test_a_code_edit_or_another_environment_misses(tmp_path):
+    script = tmp_path / "page.py"
+    script.write_text(SCRIPT)
+    cache = PageCache(tmp_path / "cache", "env-1")
+    cache.store("page.py", executed(script), 1.0, [])
+    assert PageCache(tmp_path / "cache", "env-2").load("page.py", read_script(script)) is None
+    script.write_text(SCRIPT.replace("6 * 7", "6 * 8"))
+    assert cache.load("page.py", read_script(script)) is None
+
+
+def test_only_the_latest_entry_of_a_page_is_kept(tmp_path):
+    script = tmp_path / "page.py"
+    script.write_text(SCRIPT)
+    cache = PageCache(tmp_path / "cache", "env")
+    first = cache.store("page.py", executed(script), 1.0, [])
+    script.write_text(SCRIPT.replace("6 * 7", "6 * 8"))
+    second = cache.store("page.py", executed(script), 1.0, [])
+    assert not first.notebook.exists() and second.notebook.exists()
+
+
+def test_an_unreadable_entry_is_a_miss(tmp_path):
+    script = tmp_path / "page.py"
+    script.write_text(SCRIPT)
+    cache = PageCache(tmp_path / "cache", "env")
+    stored = cache.store("page.py", executed(script), 1.0, [])
+    stored.notebook.with_suffix(".json").write_text(json.dumps({"seconds": 1.0}))  # no results
+    assert cache.load("page.py", read_script(script)) is None
+    stored.notebook.write_text("{not json")
+    assert cache.load("page.py", read_script(script)) is None

@@ -1,0 +1,54 @@
+"""results.json and the tables the build fills in."""
+
+import json
+from pathlib import Path
+
+from mnist_book.site import report
+from mnist_book.site.page_cache import ExecutedPage
+
+
+def result(name, accuracy, epochs=2):
+    return {
+        "name": name,
+        "test_accuracy": accuracy,
+        "test_loss": 0.1234,
+        "epochs": epochs,
+        "train_seconds": 12.3,
+        "params": 7850,
+        "config": {"epochs": epochs},
+    }
+
+
+PAGES = [
+    ExecutedPage("a.py", Path("a.ipynb"), 30.0, [result("m1", 0.9)]),
+    ExecutedPage("b.py", Path("b.ipynb"), 5.0, [result("m2", 0.99), result("m1", 0.9)], True),
+]
+
+
+def test_a_model_trained_by_several_pages_is_listed_once_in_page_order():
+    names = [entry["name"] for entry in report.model_results(PAGES)]
+    assert names == ["m1", "m2"]
+    other_config = ExecutedPage("c.py", Path("c.ipynb"), 1.0, [result("m1", 0.95, epochs=3)])
+    assert len(report.model_results([*PAGES, other_config])) == 3
+
+
+def test_results_json_holds_models_and_build_information():
+    published = json.loads(report.results_json(PAGES))
+    assert [entry["name"] for entry in published["models"]] == ["m1", "m2"]
+    assert published["build"]["python"] and "numpy" in published["build"]["versions"]
+    assert len(published["build"]["data_sha256"]) == 4
+
+
+def test_markers_are_replaced_by_their_tables():
+    markdown = "Results\n\n<!-- mnist-book:results-table -->\n\n<!-- mnist-book:execution-times -->"
+    filled = report.fill_markers(markdown, PAGES)
+    assert "<!--" not in filled
+    assert "| `m2` | 99.00% | 0.1234 | 7,850 | 2 | 12 s |" in filled
+    # Slowest page first; b.py came from the cache.
+    assert filled.index("| `a.py` | 30.0 s | yes |") < filled.index("| `b.py` | 5.0 s | cached |")
+    assert report.fill_markers("no markers", PAGES) == "no markers"
+
+
+def test_build_info_lists_versions_and_checksums():
+    text = report.build_info(report.build_information())
+    assert "| numpy |" in text and "`train-images-idx3-ubyte.gz`" in text
