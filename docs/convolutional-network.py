@@ -33,8 +33,9 @@ layer_table(model)
 # %%
 hidden_params = build_model("hidden_layer").count_params()
 Markdown(
-    f"**{model.count_params():,} parameters**, fewer than half of the hidden-layer network's "
-    f"{hidden_params:,}: a filter's weights are shared across the whole image."
+    f"**{model.count_params():,} parameters**, fewer than half of the "
+    f"hidden-layer network's {hidden_params:,}: a filter's weights are shared "
+    "across the whole image."
 )
 
 # %% [markdown]
@@ -60,9 +61,10 @@ plotting.training_curves(result.history, title="convnet")
 # %%
 scores = result.evaluate(x_test, y_test)
 Markdown(
-    f"The convnet classifies **{scores.accuracy:.2%}** of the test digits correctly: "
-    f"{scores.misclassified.size} mistakes in {scores.labels.size:,} images "
-    "(keras.io reports 99.22% for the same architecture)."
+    f"The convnet classifies **{scores.accuracy:.2%}** of the test digits "
+    f"correctly: {scores.misclassified.size} mistakes in "
+    f"{scores.labels.size:,} images (keras.io reports 99.22% for the same "
+    "architecture)."
 )
 
 # %%
@@ -75,7 +77,8 @@ Markdown(
     + ", ".join(
         f"**{p.true}** read as **{p.predicted}** ({p.count})" for p in pairs
     )
-    + ". Few enough to look at one by one; here are the ones it is most sure of:"
+    + ". Few enough to look at one by one; here are the ones it is most sure "
+    "of:"
 )
 
 # %%

@@ -49,10 +49,11 @@ summary.style.format({"test accuracy": "{:.2%}", "training seconds": "{:.0f}"})
 # %%
 best = summary["test accuracy"].idxmax()
 Markdown(
-    f"**{best}** is the most accurate, with {summary.loc[best, 'test errors']} errors against "
-    f"{summary.loc['single_layer', 'test errors']} for the single layer, and with "
-    f"{summary.loc[best, 'parameters']:,} parameters it is not the largest: how a network "
-    "is wired matters more than how many weights it has."
+    f"**{best}** is the most accurate, with {summary.loc[best, 'test errors']} "
+    f"errors against {summary.loc['single_layer', 'test errors']} for the "
+    f"single layer, and with {summary.loc[best, 'parameters']:,} parameters it "
+    "is not the largest: how a network is wired matters more than how many "
+    "weights it has."
 )
 
 # %% [markdown]
@@ -65,13 +66,16 @@ per_class = evaluation.comparison_table(scores)
 plotting.per_class_accuracy_plot(per_class)
 
 # %%
-per_class.style.format("{:.2%}").highlight_min(axis=0, color="#f8d7da")
+per_class.style.format("{:.2%}").highlight_min(
+    axis=0, props="background-color: #f8d7da; color: #212121"
+)
 
 # %%
 hardest = per_class.mean(axis=1).idxmin()
 Markdown(
     f"Averaged over the models, the hardest digit is **{hardest}** "
-    f"({per_class.loc[hardest].mean():.1%}); the easiest is **{per_class.mean(axis=1).idxmax()}**."
+    f"({per_class.loc[hardest].mean():.1%}); the easiest is "
+    f"**{per_class.mean(axis=1).idxmax()}**."
 )
 
 # %% [markdown]
@@ -109,9 +113,10 @@ convnet_only = np.setdiff1d(
     scores["convnet"].misclassified, scores["hidden_layer"].misclassified
 )
 Markdown(
-    f"**{wrong_everywhere.size}** test images are misclassified by all four models; of the "
-    f"convnet's {scores['convnet'].misclassified.size} mistakes, {convnet_only.size} are "
-    "images the hidden-layer network gets right."
+    f"**{wrong_everywhere.size}** test images are misclassified by all four "
+    f"models; of the convnet's {scores['convnet'].misclassified.size} "
+    f"mistakes, {convnet_only.size} are images the hidden-layer network gets "
+    "right."
 )
 
 # %%

@@ -72,11 +72,12 @@ plotting.training_curves(
 scores = result.evaluate(x_test, y_test)
 hidden_result = train("hidden_layer")
 Markdown(
-    f"With the schedule, the network classifies **{scores.accuracy:.2%}** of the test digits "
-    f"correctly after {result.config.epochs} epochs, against {hidden_result.test_accuracy:.2%} "
-    f"with a constant learning rate on the previous page: "
-    f"{(1 - result.test_accuracy) / (1 - hidden_result.test_accuracy):.0%} of the errors, "
-    "from the same architecture and the same number of weights."
+    f"With the schedule, the network classifies **{scores.accuracy:.2%}** of "
+    f"the test digits correctly after {result.config.epochs} epochs, against "
+    f"{hidden_result.test_accuracy:.2%} with a constant learning rate on the "
+    "previous page: "
+    f"{(1 - result.test_accuracy) / (1 - hidden_result.test_accuracy):.0%} of "
+    "the errors, from the same architecture and the same number of weights."
 )
 
 # %%

@@ -53,7 +53,8 @@ plotting.training_curves(result.history, title="hidden_layer")
 # %%
 scores = result.evaluate(x_test, y_test)
 Markdown(
-    f"The hidden-layer network classifies **{scores.accuracy:.2%}** of the test digits correctly."
+    f"The hidden-layer network classifies **{scores.accuracy:.2%}** of the "
+    "test digits correctly."
 )
 
 # %%
@@ -92,8 +93,9 @@ comparison.style.format(
 # %%
 fewer = 1 - scores.misclassified.size / single_scores.misclassified.size
 Markdown(
-    f"One hidden layer cuts the test errors from {single_scores.misclassified.size} to "
-    f"{scores.misclassified.size}: **{fewer:.0%} fewer mistakes**, for ten times the parameters."
+    "One hidden layer cuts the test errors from "
+    f"{single_scores.misclassified.size} to {scores.misclassified.size}: "
+    f"**{fewer:.0%} fewer mistakes**, for ten times the parameters."
 )
 
 # %%

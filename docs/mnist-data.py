@@ -49,12 +49,12 @@ plotting.class_distribution(y_train, y_test)
 # %%
 counts = data.class_counts(y_train)
 Markdown(
-    f"The most common training digit is **{counts.argmax()}** ({counts.max():,} images), "
-    f"the rarest **{counts.argmin()}** ({counts.min():,}): "
-    f"a ratio of {counts.max() / counts.min():.2f}. "
-    f"Always guessing the most common digit would be right on only "
-    f"{(y_test == counts.argmax()).mean():.1%} of the test set: that is the bar any model "
-    "has to clear."
+    f"The most common training digit is **{counts.argmax()}** "
+    f"({counts.max():,} images), the rarest **{counts.argmin()}** "
+    f"({counts.min():,}): a ratio of {counts.max() / counts.min():.2f}. Always "
+    "guessing the most common digit would be right on only "
+    f"{(y_test == counts.argmax()).mean():.1%} of the test set: that is the "
+    "bar any model has to clear."
 )
 
 # %% [markdown]
@@ -86,7 +86,8 @@ plotting.pixel_histogram(x_train)
 scaled = data.scale_pixels(x_train)
 print(f"before: {x_train.dtype}, {x_train.min()}..{x_train.max()}")
 print(
-    f"after:  {scaled.dtype}, {scaled.min()}..{scaled.max()}, mean {scaled.mean():.4f}"
+    f"after:  {scaled.dtype}, {scaled.min()}..{scaled.max()}, mean "
+    f"{scaled.mean():.4f}"
 )
 
 # %% [markdown]

@@ -29,8 +29,8 @@ layer_table(model)
 
 # %%
 Markdown(
-    f"That is 784 x 10 weights plus 10 biases: **{model.count_params():,} parameters**, "
-    "one weight per pixel per digit."
+    f"That is 784 x 10 weights plus 10 biases: **{model.count_params():,} "
+    "parameters**, one weight per pixel per digit."
 )
 
 # %% [markdown]
@@ -74,8 +74,9 @@ plotting.training_curves(result.history, title="single_layer")
 # %%
 scores = result.evaluate(x_test, y_test)
 Markdown(
-    f"The single layer classifies **{scores.accuracy:.2%}** of the test digits correctly "
-    f"({scores.labels.size - scores.misclassified.size:,} of {scores.labels.size:,})."
+    f"The single layer classifies **{scores.accuracy:.2%}** of the test digits "
+    f"correctly ({scores.labels.size - scores.misclassified.size:,} of "
+    f"{scores.labels.size:,})."
 )
 
 # %% [markdown]
@@ -102,9 +103,10 @@ Markdown(
         f"**{p.true}** read as **{p.predicted}** ({p.count} times)"
         for p in pairs
     )
-    + f". The hardest digit is **{worst}**, recognised {scores.per_class_accuracy[worst]:.1%} of "
-    "the time. A single layer can only weigh each pixel on its own; digits that share most of "
-    "their ink cannot be told apart that way."
+    + f". The hardest digit is **{worst}**, recognised "
+    f"{scores.per_class_accuracy[worst]:.1%} of the time. A single layer can "
+    "only weigh each pixel on its own; digits that share most of their ink "
+    "cannot be told apart that way."
 )
 
 # %% [markdown]

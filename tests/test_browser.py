@@ -13,6 +13,7 @@ import functools
 import json
 import math
 import os
+import re
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -43,6 +44,11 @@ CHROMIUM_ARGS = [
 SEARCH_QUERY = "confusion matrix"
 SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 MODEL_FIELDS = ("name", "test_accuracy", "test_loss", "epochs", "train_seconds", "params")
+GITHUB_STATS = "https://api.github.com/repos/mnist-book/mnist-book"
+"""mkdocs-material asks GitHub for the repository's stars and version: the one allowed host."""
+PAGE_HTML_LIMIT = 100_000
+FIRST_VIEW_LIMIT = 1_000_000
+PHONE = {"width": 390, "height": 844}
 
 
 class _LinkCollector(HTMLParser):
@@ -150,24 +156,55 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
-@pytest.fixture
-def context(browser: Any, site_url: str) -> Iterator[Any]:
-    """A fresh light-mode desktop context; requests off the local site get an empty answer.
+class Visit:
+    """A browser context with a record of what it fetched from the site and from elsewhere."""
 
-    The pages reference Google Fonts and mkdocs-material asks GitHub for the repository's
-    stars: neither is reachable offline, and neither is the site's own fault to report.
-    """
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900}, color_scheme="light", base_url=site_url
-    )
-    context.route(
-        lambda url: not url.startswith(site_url),
-        lambda route: route.fulfill(status=204, body=""),
-    )
+    def __init__(self, browser: Any, site_url: str, **options: Any) -> None:
+        self.site_url = site_url
+        self.external: list[str] = []
+        self.fetched: dict[str, int] = {}
+        self.context = browser.new_context(base_url=site_url, **options)
+        self.context.route(lambda url: not url.startswith(site_url), self._answer_external)
+        self.context.on("response", self._count)
+
+    def _answer_external(self, route: Any) -> None:
+        """Nothing off the site is reachable offline: record the request, answer it empty."""
+        self.external.append(route.request.url)
+        route.fulfill(status=204, body="")
+
+    def _count(self, response: Any) -> None:
+        if response.url.startswith(self.site_url):
+            try:
+                self.fetched[response.url] = len(response.body())
+            except Exception:  # a redirect or an aborted request has no body
+                self.fetched.setdefault(response.url, 0)
+
+    def unexpected_hosts(self) -> list[str]:
+        """External requests other than the theme's call for the repository's GitHub stats."""
+        return [url for url in self.external if not url.startswith(GITHUB_STATS)]
+
+
+@pytest.fixture
+def visit(browser: Any, site_url: str) -> Iterator[Any]:
+    """Open `Visit`s (light desktop unless told otherwise); all are closed afterwards."""
+    opened: list[Visit] = []
+
+    def open_visit(**options: Any) -> Visit:
+        options = {"viewport": {"width": 1280, "height": 900}, "color_scheme": "light"} | options
+        opened.append(Visit(browser, site_url, **options))
+        return opened[-1]
+
     try:
-        yield context
+        yield open_visit
     finally:
-        context.close()
+        for opened_visit in opened:
+            opened_visit.context.close()
+
+
+@pytest.fixture
+def context(visit: Any) -> Any:
+    """A fresh light-mode desktop context (see `Visit`)."""
+    return visit().context
 
 
 @pytest.fixture(scope="session")
@@ -199,9 +236,10 @@ def test_some_pages_are_tutorials(tutorial_pages: set[str]) -> None:
 
 @pytest.mark.parametrize("path", PAGES, ids=page_id)
 def test_page_loads_cleanly_with_images_and_working_links(
-    context: Any, site_url: str, path: str, fetched: dict[str, tuple[int, set[str]]]
+    visit: Any, site_url: str, path: str, fetched: dict[str, tuple[int, set[str]]]
 ) -> None:
-    page = context.new_page()
+    browsing = visit()
+    page = browsing.context.new_page()
     errors: list[str] = []
     page.on(
         "console",
@@ -256,6 +294,7 @@ def test_page_loads_cleanly_with_images_and_working_links(
             problems.append(f"broken link: {href} (no id or name {unquote(fragment)!r} there)")
     # External links (GitHub, the theme's site) are not fetched: no network, and not ours.
 
+    problems += [f"request to another host: {url}" for url in browsing.unexpected_hosts()]
     problems = errors + problems  # console errors from the whole visit, images and links
     assert not problems, f"page {page_id(path)!r} ({url}):\n  " + "\n  ".join(problems)
 
@@ -333,3 +372,79 @@ def test_downloads_are_the_source_and_a_runnable_notebook(tutorial_pages: set[st
         assert "google.colab" in setup.source and "%pip install" in setup.source
         compile(TransformerManager().transform_cell(setup.source), "setup", "exec")
         assert any(cell.get("outputs") for cell in cells), f"{page}: no outputs"
+
+
+@pytest.mark.parametrize("path", PAGES, ids=page_id)
+def test_page_is_light_before_the_reader_scrolls(
+    visit: Any, site_url: str, path: str, tutorial_pages: set[str]
+) -> None:
+    """A tutorial's HTML is small, and every page fetches little to show its first screen.
+
+    (The API reference pages carry the source of each function, folded: they may weigh more.)
+    """
+    html_bytes = (SITE / path / "index.html").stat().st_size if path in tutorial_pages else 0
+    browsing = visit()
+    page = browsing.context.new_page()
+    page.goto(site_url + path, wait_until="load")
+    page.wait_for_load_state("networkidle")
+    first_view = sum(browsing.fetched.values())
+    largest = sorted(browsing.fetched.items(), key=lambda item: -item[1])[:5]
+    assert html_bytes <= PAGE_HTML_LIMIT, f"{page_id(path)}: HTML {html_bytes:,} bytes"
+    assert first_view <= FIRST_VIEW_LIMIT, (
+        f"{page_id(path)}: {first_view:,} bytes before scrolling; largest: {largest}"
+    )
+    assert not re.search(r'src="data:image', (SITE / path / "index.html").read_text()), (
+        f"{page_id(path)}: an image is inlined in the HTML instead of a file"
+    )
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("path", PAGES, ids=page_id)
+def test_no_serious_accessibility_violations(visit: Any, site_url: str, path: str, scheme: str):
+    """axe-core finds nothing of impact serious or critical, in either colour scheme."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    page = visit(color_scheme=scheme).context.new_page()
+    page.goto(site_url + path, wait_until="load")
+    page.wait_for_load_state("networkidle")
+    expected = "slate" if scheme == "dark" else "default"
+    assert page.locator("body").get_attribute("data-md-color-scheme") == expected
+    violations = Axe().run(page).response["violations"]
+    serious = [
+        f"{violation['id']} ({violation['impact']}): {violation['help']} at "
+        + ", ".join(str(node["target"]) for node in violation["nodes"][:5])
+        for violation in violations
+        if violation["impact"] in ("serious", "critical")
+    ]
+    assert not serious, f"{page_id(path)} ({scheme}):\n  " + "\n  ".join(serious)
+
+
+@pytest.mark.parametrize("path", PAGES, ids=page_id)
+def test_no_sideways_scrolling_on_a_phone(visit: Any, site_url: str, path: str) -> None:
+    """At 390x844 the page fits the screen; wide tables and code scroll in their own box."""
+    page = visit(viewport=PHONE, is_mobile=True, has_touch=True).context.new_page()
+    page.goto(site_url + path, wait_until="load")
+    width, client = page.evaluate(
+        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert width <= client, f"{page_id(path)}: {width} px wide on a {client} px screen"
+
+
+def test_dark_pages_show_the_dark_figures(visit: Any, site_url: str, tutorial_pages: set[str]):
+    """In the slate scheme each figure shows its dark rendering, in light its light one."""
+    path = sorted(tutorial_pages)[0]
+    for scheme, shown in (("dark", "mnist-book-dark"), ("light", "mnist-book-light")):
+        page = visit(color_scheme=scheme).context.new_page()
+        page.goto(site_url + path, wait_until="load")
+        visible = page.eval_on_selector_all(
+            "img.mnist-book-figure",
+            "imgs => imgs.filter(i => i.offsetParent).map(i => i.className)",
+        )
+        assert visible and all(shown in classes for classes in visible), (scheme, visible)
+
+
+def test_only_pages_and_assets_are_published() -> None:
+    """Tool settings kept beside the pages (docs/ruff.toml) stay out of the site."""
+    published = {path.name for path in SITE.rglob("*") if path.is_file()}
+    assert "ruff.toml" not in published
+    assert not [name for name in published if name.endswith((".toml", ".cfg", ".ini"))]

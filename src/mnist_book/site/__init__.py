@@ -11,6 +11,7 @@
 - `downloads`: each tutorial's ``.py``, its Colab-ready ``.ipynb`` and the Colab link.
 - `notebook_html`: the HTML mkdocs-jupyter renders, made light and version-independent.
 - `figures`: the images of the executed pages, written as files beside each page.
+- `accessibility`: repairs to the theme's HTML that accessibility checks ask for.
 
 Nothing here is needed to use `mnist_book` outside the site: plotting, training and the rest
 never import mkdocs.

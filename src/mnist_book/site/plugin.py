@@ -19,7 +19,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 import mnist_book
-from mnist_book.site import downloads, figures, links, notebook_html, report
+from mnist_book.site import accessibility, downloads, figures, links, notebook_html, report
 from mnist_book.site.execution import PageExecutionError, execute_pages
 from mnist_book.site.page_cache import ExecutedPage, PageCache, environment_fingerprint
 
@@ -98,7 +98,7 @@ class MnistBookPlugin(BasePlugin[PluginConfig]):
             script = Path(config.docs_dir, page.file.src_uri)
             target = Path(page.file.abs_dest_path).parent
             downloads.write_downloads(script, executed.notebook, target, config.repo_url)
-        return notebook_html.strip_mathjax_loader(output)
+        return accessibility.label_search_dialog(notebook_html.strip_mathjax_loader(output))
 
     def on_serve(self, server: Any, config: MkDocsConfig, builder: Any) -> Any:
         server.watch(str(Path(mnist_book.__file__).parent))
