@@ -4,7 +4,10 @@ import dataclasses
 import json
 import subprocess
 import sys
+import threading
+import time
 
+import filelock
 import numpy as np
 import pytest
 
@@ -159,6 +162,27 @@ def test_unwritable_cache_warns_and_still_trains(quiet_train, isolated_cache, mo
     with pytest.warns(UserWarning, match="MNIST_BOOK_CACHE_DIR"):
         result, _ = quiet_train()
     assert result.test_accuracy > 0.5
+
+
+def test_trainings_take_turns_on_one_machine(quiet_train, isolated_cache):
+    """While another process trains, a training waits, and says so, instead of sharing the CPU."""
+    lines: list[str] = []
+    finished = threading.Event()
+    other = filelock.FileLock(isolated_cache / "models" / "training.lock")
+    (isolated_cache / "models").mkdir()
+    with other:
+        worker = threading.Thread(
+            target=lambda: (train("single_layer", SMALL, log=lines.append), finished.set())
+        )
+        worker.start()
+        time.sleep(3)
+        assert lines[:2] == [
+            "Training single_layer (7,850 parameters) for 2 epochs.",
+            "Waiting for another training to finish: one at a time uses the CPU best.",
+        ]
+        assert not finished.is_set()
+    worker.join(timeout=120)
+    assert finished.is_set() and lines[-1].startswith("Test accuracy")
 
 
 def test_run_log_records_progress_and_the_result(quiet_train, tmp_path, monkeypatch):

@@ -38,6 +38,9 @@ from mnist_book.models import build_model, get_spec, prepare_images
 _MODEL_FILE = "model.keras"
 _METRIC_ORDER = ("loss", "accuracy", "val_loss", "val_accuracy")
 _RESULT_FILE = "result.json"
+_TRAINING_LOCK = "training.lock"
+"""Held while a model trains: trainings on one machine (say, two pages of a build executing
+at once) take turns, so each has the whole CPU and its training time means something."""
 
 
 @dataclass(frozen=True)
@@ -187,7 +190,7 @@ def train(
     config = config or recipe(name)
     if use_cache:
         entry = _entry(name, config)
-        with _locked(entry):
+        with _locked(entry.with_name(entry.name + ".lock")):
             result = _load_entry(entry, name, config)
             if result is None:
                 result = _train_and_evaluate(name, config, log)
@@ -231,9 +234,15 @@ def _train_and_evaluate(name: str, config: TrainConfig, log: Callable[[str], Non
     log(f"Training {name} ({build_model(name).count_params():,} parameters) for {epochs}.")
     run_log.record("training", model=name, epochs=config.epochs)
     epoch_log = _EpochLog(name, config.epochs, log)
-    started = time.perf_counter()
-    model, history, test_loss, test_accuracy = _fit(name, config, [epoch_log])
-    train_seconds = time.perf_counter() - started
+
+    def waiting() -> None:
+        log("Waiting for another training to finish: one at a time uses the CPU best.")
+        run_log.record("waiting", model=name)
+
+    with _locked(paths.cache_dir() / "models" / _TRAINING_LOCK, waiting):
+        started = time.perf_counter()
+        model, history, test_loss, test_accuracy = _fit(name, config, [epoch_log])
+        train_seconds = time.perf_counter() - started
     return TrainResult(
         name=name,
         config=config,
@@ -345,15 +354,23 @@ def _epoch_line(
 
 
 @contextmanager
-def _locked(entry: Path) -> Iterator[None]:
-    """Hold a lock for `entry`, so concurrent builds train a model once; lockless if unwritable."""
+def _locked(path: Path, waiting: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the file lock `path` (calling `waiting` first if another process holds it).
+
+    Without a writable directory for the lock, warns and goes on without it.
+    """
     try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        lock = filelock.FileLock(str(entry) + ".lock")
-        lock.acquire()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(path)
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            if waiting is not None:
+                waiting()
+            lock.acquire()
     except OSError as error:
         warnings.warn(
-            f"Cannot lock the model cache at {entry.parent} ({error}); training without it. "
+            f"Cannot lock the model cache at {path.parent} ({error}); training without it. "
             f"Set {paths.CACHE_DIR_ENV} to a writable directory to cache trained models.",
             stacklevel=3,
         )

@@ -19,6 +19,9 @@ def test_each_event_is_one_line_naming_page_model_and_epoch():
     assert progress.describe(page, {**epoch, "val_accuracy": None}) == (
         "convnet.py: convnet epoch 3/15"
     )
+    assert progress.describe(page, {"event": "waiting", "model": "convnet"}) == (
+        "convnet.py: convnet waits for another training to finish"
+    )
     assert progress.describe(page, {"event": "loaded", "model": "convnet"}) == (
         "convnet.py: convnet loaded from the model cache"
     )

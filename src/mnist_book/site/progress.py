@@ -2,8 +2,8 @@
 
 A page's kernel reports its trainings through its run log (`mnist_book.run_log`); while the
 page runs, `follow` reads the new events every `interval` seconds and says one line for each:
-which model is training, each finished epoch with its validation accuracy, a model loaded
-from the cache, a test accuracy.
+which model is training (or waiting for another training to finish), each finished epoch
+with its validation accuracy, a model loaded from the cache, a test accuracy.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ def describe(page: str, event: dict[str, Any]) -> str | None:
         accuracy = event.get("val_accuracy")
         validation = f", validation accuracy {accuracy:.2%}" if accuracy is not None else ""
         return f"{page}: {model} epoch {event['epoch']}/{event['epochs']}{validation}"
+    if kind == "waiting":
+        return f"{page}: {model} waits for another training to finish"
     if kind == "loaded":
         return f"{page}: {model} loaded from the model cache"
     if kind == run_log.RESULT:
