@@ -230,6 +230,15 @@ def test_cosine_schedule_decays_the_learning_rate_to_zero(quiet_train):
     assert result.test_accuracy > 0.5
 
 
+def test_warm_up_rises_linearly_then_the_cosine_decays_to_zero():
+    config = TrainConfig(epochs=4, batch_size=100, schedule="cosine", warmup_epochs=1.0)
+    schedule = training._learning_rate(config, train_images=1_000)  # 9 steps per epoch
+    rates = [float(schedule(step)) for step in (0, 4, 9, 18, 36)]
+    assert rates[0] == 0.0 and rates[1] == pytest.approx(4 / 9 * 1e-3)
+    assert rates[2] == pytest.approx(1e-3)  # the peak, at the end of the warm-up
+    assert rates[2] > rates[3] > rates[4] and rates[4] == pytest.approx(0.0, abs=1e-9)
+
+
 @pytest.mark.parametrize(
     "bad",
     [
@@ -238,6 +247,9 @@ def test_cosine_schedule_decays_the_learning_rate_to_zero(quiet_train):
         dict(validation_split=1.0),
         dict(train_size=0),
         dict(schedule="linear"),
+        dict(warmup_epochs=1.0),  # warm-up belongs to the cosine schedule
+        dict(schedule="cosine", warmup_epochs=-1.0),
+        dict(schedule="cosine", epochs=2, warmup_epochs=2.0),
     ],
 )
 def test_config_rejects_nonsense(bad):

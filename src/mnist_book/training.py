@@ -48,7 +48,8 @@ class TrainConfig:
     """How to train: epochs, batch size, learning rate, random seed and validation fraction.
 
     `schedule` is "constant" (Adam at `learning_rate` throughout) or "cosine" (decaying from
-    `learning_rate` to 0 along a cosine over the whole training). `train_size` limits
+    `learning_rate` to 0 along a cosine over the whole training, after a linear warm-up from
+    0 over the first `warmup_epochs` if that is not 0). `train_size` limits
     training to the first N training images (quick experiments and tests); None uses all
     60,000. Validation takes the last `validation_split` of them.
     """
@@ -57,6 +58,7 @@ class TrainConfig:
     batch_size: int = 32
     learning_rate: float = 1e-3
     schedule: Literal["constant", "cosine"] = "constant"
+    warmup_epochs: float = 0.0
     seed: int = 0
     validation_split: float = 0.1
     train_size: int | None = None
@@ -68,6 +70,10 @@ class TrainConfig:
             raise ValueError(f"epochs and batch_size must be positive, got {self}.")
         if not 0.0 <= self.validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {self.validation_split}.")
+        if self.warmup_epochs and (self.schedule != "cosine" or self.warmup_epochs < 0):
+            raise ValueError(f"warmup_epochs needs the cosine schedule and >= 0, got {self}.")
+        if self.warmup_epochs >= self.epochs:
+            raise ValueError(f"warmup_epochs must be shorter than the training, got {self}.")
         if self.train_size is not None and self.train_size < 1:
             raise ValueError(f"train_size must be positive or None, got {self.train_size}.")
 
@@ -297,8 +303,14 @@ def _learning_rate(
     if config.schedule == "constant":
         return config.learning_rate
     fitted_images = int(train_images * (1 - config.validation_split))  # as Keras splits
-    steps = math.ceil(fitted_images / config.batch_size) * config.epochs
-    return keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps)
+    steps_per_epoch = math.ceil(fitted_images / config.batch_size)
+    steps = steps_per_epoch * config.epochs
+    warmup = round(config.warmup_epochs * steps_per_epoch)
+    if not warmup:
+        return keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps)
+    return keras.optimizers.schedules.CosineDecay(
+        0.0, decay_steps=steps - warmup, warmup_target=config.learning_rate, warmup_steps=warmup
+    )
 
 
 TRAINING_PROCEDURE: tuple[Callable[..., Any], ...] = (
