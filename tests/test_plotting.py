@@ -18,7 +18,7 @@ import pytest
 from matplotlib.colors import same_color
 from matplotlib.figure import Figure
 
-from mnist_book import plotting
+from mnist_book import plotting, records
 from mnist_book.plotting import (
     CORRECT_COLOR,
     DARK_CORRECT_COLOR,
@@ -92,6 +92,9 @@ EVERY_FUNCTION = {
     "model_comparison": lambda: plotting.model_comparison(["a", "b"], [0.9, 0.99], [10, 1000]),
     "per_class_accuracy_plot": lambda: plotting.per_class_accuracy_plot(
         pd.DataFrame({"a": np.linspace(0.8, 0.9, 10), "b": np.linspace(0.95, 0.99, 10)})
+    ),
+    "error_vs_minutes": lambda: plotting.error_vs_minutes(
+        ["a", "b"], [0.07, 0.008], [0.5, 3.0], published=records.PUBLISHED[:2]
     ),
 }
 
@@ -522,3 +525,33 @@ def test_a_figure_drawn_elsewhere_is_described_by_its_titles():
     figure, ax = plt.subplots()
     ax.set_title("hand-made")
     assert plotting.description(figure) == "A figure: hand-made"
+
+
+def test_error_vs_minutes_places_models_and_marks_published_results_as_reported():
+    figure = plotting.error_vs_minutes(
+        ["fast", "accurate"], [0.05, 0.004], [0.25, 12.0], published=records.PUBLISHED
+    )
+    (ax,) = figure.axes
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    (points,) = ax.collections
+    np.testing.assert_allclose(points.get_offsets(), [[0.25, 5.0], [12.0, 0.4]])
+    lines = sorted(line.get_ydata()[0] for line in ax.lines)
+    assert lines == pytest.approx(sorted(100 * r.error for r in records.PUBLISHED))
+    labels = [text.get_text() for text in ax.texts]
+    assert "Ciresan et al. 2011: 0.35% (one model, reported)" in labels
+    assert "Byerly et al. 2020 (ensemble): 0.13% (ensemble, reported)" in labels
+    label_heights = sorted(
+        np.log10(text.xy[1]) for text in ax.texts if "reported" in text.get_text()
+    )
+    assert min(np.diff(label_heights)) >= 0.07 - 1e-9  # labels of close results do not overlap
+    text = plotting.description(figure)
+    assert "The fastest, fast, trained in 0.2 minutes to 5.00% error" in text
+    assert "the most accurate, accurate, reached 0.40% in 12.0 minutes" in text
+    assert "Ciresan et al. 2011 0.35%" in text
+
+
+def test_published_results_are_fractions_with_their_sources():
+    assert all(0 < r.error < 0.01 and r.accuracy == 1 - r.error for r in records.PUBLISHED)
+    assert all(r.source and r.method for r in records.PUBLISHED)
+    single_best = min(r.error for r in records.PUBLISHED if not r.ensemble)
+    assert single_best == pytest.approx(0.0017)

@@ -26,7 +26,7 @@ import io
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ParamSpec
+from typing import TYPE_CHECKING, Any, ParamSpec
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -37,7 +37,16 @@ from cycler import cycler
 from matplotlib.axes import Axes
 from matplotlib.colors import LinearSegmentedColormap, LogNorm, to_hex, to_rgb
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, PercentFormatter
+from matplotlib.ticker import (
+    FixedLocator,
+    FuncFormatter,
+    MaxNLocator,
+    NullFormatter,
+    PercentFormatter,
+)
+
+if TYPE_CHECKING:
+    from mnist_book.records import PublishedResult
 
 PALETTE = ("#4C72B0", "#DD8452", "#55A868", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C")
 """Colours of the series in every figure (seaborn's "deep", without its red)."""
@@ -841,6 +850,94 @@ def per_class_accuracy_plot(table: pd.DataFrame) -> Figure:
         f"{lowest[0]} ({table.loc[lowest]:.1%}).",
     )
     return figure
+
+
+@_figure_function
+def error_vs_minutes(
+    names: Sequence[str],
+    errors: Sequence[float],
+    minutes: Sequence[float],
+    *,
+    published: Sequence[PublishedResult] = (),
+) -> Figure:
+    """Test error against training minutes for models trained here, beside published results.
+
+    Both axes are logarithmic: each step down the error axis is a tenfold smaller error.
+    Published results are drawn as dashed lines at the error their authors reported, labelled
+    with their source: they were not run here, and their training times are not comparable.
+
+    Args:
+        names: The models (or ensembles) trained for this site.
+        errors: Their test error, as a fraction (1 - accuracy).
+        minutes: Their training time in minutes on this machine.
+        published: Reported results to mark, such as `mnist_book.records.PUBLISHED`.
+    """
+    _check_same_length({"names": names, "errors": errors, "minutes": minutes})
+    percent = 100 * np.asarray(errors, dtype=float)
+    minutes = np.asarray(minutes, dtype=float)
+    figure, ax = plt.subplots(figsize=(9, 5))
+    reported_at = [100 * reported.error for reported in published]
+    for reported, y, label_y in zip(
+        published, reported_at, _spread_on_log_axis(reported_at, gap=0.07), strict=True
+    ):
+        ax.axhline(y, color=_theme().muted, linestyle="--", linewidth=0.8)
+        kind = "ensemble" if reported.ensemble else "one model"
+        ax.annotate(
+            f"{reported.label}: {y:.2f}% ({kind}, reported)",
+            xy=(1.0, label_y),
+            xycoords=("axes fraction", "data"),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+            color=_theme().muted,
+        )
+    ax.scatter(minutes, percent, s=36, color=_theme().palette[0], zorder=3)
+    for name, x, y in zip(names, minutes, percent, strict=True):
+        ax.annotate(name, xy=(x, y), xytext=(5, 4), textcoords="offset points", fontsize=8)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    for axis, ticks in ((ax.xaxis, _LOG_TICKS), (ax.yaxis, _LOG_TICKS)):
+        axis.set_major_locator(FixedLocator(ticks))
+        axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        axis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}%"))
+    errors_shown = [*percent, *reported_at]
+    ax.set_ylim(0.8 * min(errors_shown), 1.25 * max(errors_shown))
+    ax.set_xlim(0.7 * minutes.min(), 1.6 * minutes.max())
+    ax.set(
+        xlabel="training minutes on this machine (log scale)",
+        ylabel="test error (log scale)",
+        title="Test error against training time",
+    )
+    ax.grid(which="major")
+    best = int(np.argmin(percent))
+    fastest = int(np.argmin(minutes))
+    text = (
+        f"Scatter plot of test error against training minutes for {len(names)} models trained "
+        f"for this site, both on log scales. The fastest, {names[fastest]}, trained in "
+        f"{minutes[fastest]:.1f} minutes to {percent[fastest]:.2f}% error; the most accurate, "
+        f"{names[best]}, reached {percent[best]:.2f}% in {minutes[best]:.1f} minutes."
+    )
+    if published:
+        lines = ", ".join(f"{r.label} {100 * r.error:.2f}%" for r in published)
+        text += f" Dashed lines mark published results as reported: {lines}."
+    _describe(figure, text)
+    return figure
+
+
+_LOG_TICKS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
+
+
+def _spread_on_log_axis(values: Sequence[float], gap: float) -> list[float]:
+    """`values` moved apart, where needed, to at least `gap` decades from each other (labels)."""
+    order = np.argsort(values)
+    logs = np.log10(np.asarray(values, dtype=float)[order])
+    for i in range(1, len(logs)):
+        logs[i] = max(logs[i], logs[i - 1] + gap)
+    spread = np.empty_like(logs)
+    spread[order] = logs
+    return list(10**spread)
 
 
 def _image_grid(
