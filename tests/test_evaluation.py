@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from mnist_book import evaluation
 from mnist_book.evaluation import (
     ConfusedPair,
     Evaluation,
@@ -257,3 +258,41 @@ def test_comparison_table_one_column_per_model_one_row_per_digit(random_evaluati
     assert (table["perfect"] == 1.0).all()
     with pytest.raises(ValueError, match="empty"):
         comparison_table({})
+
+
+def test_unanimous_mistakes_are_wrong_everywhere_and_agree():
+    labels = np.array([0, 1, 2, 3, 4])
+    predictions = {
+        "a": np.array([0, 7, 5, 9, 4]),
+        "b": np.array([0, 7, 6, 9, 1]),
+        "c": np.array([0, 7, 5, 9, 4]),
+    }
+    # Image 1 and 3: all wrong, all the same digit. Image 2: all wrong, votes split.
+    np.testing.assert_array_equal(evaluation.unanimous_mistakes(labels, predictions), [1, 3])
+
+
+def test_ensemble_averages_probabilities_of_the_same_images():
+    labels = np.array([0, 1])
+    first = Evaluation.from_probabilities([[0.6, 0.4] + [0] * 8, [0.6, 0.4] + [0] * 8], labels)
+    second = Evaluation.from_probabilities([[0.2, 0.8] + [0] * 8, [0.0, 1.0] + [0] * 8], labels)
+    committee = evaluation.ensemble([first, second])
+    np.testing.assert_allclose(committee.probabilities[:, :2], [[0.4, 0.6], [0.3, 0.7]])
+    np.testing.assert_array_equal(committee.predictions, [1, 1])
+    other_images = Evaluation.from_probabilities(second.probabilities, np.array([1, 1]))
+    with pytest.raises(ValueError, match="different images"):
+        evaluation.ensemble([first, other_images])
+    with pytest.raises(ValueError, match="empty"):
+        evaluation.ensemble([])
+
+
+def test_shift_images_moves_pixels_and_fills_the_border_with_background():
+    images = np.arange(1, 10, dtype=np.uint8).reshape(1, 3, 3)
+    np.testing.assert_array_equal(
+        evaluation.shift_images(images, 1, 0)[0], [[0, 0, 0], [1, 2, 3], [4, 5, 6]]
+    )
+    np.testing.assert_array_equal(
+        evaluation.shift_images(images, 0, -1)[0], [[2, 3, 0], [5, 6, 0], [8, 9, 0]]
+    )
+    np.testing.assert_array_equal(evaluation.shift_images(images, 0, 0), images)
+    assert evaluation.shift_images(images, 1, 1).dtype == np.uint8
+    assert (0, 0) in evaluation.TTA_SHIFTS and len(set(evaluation.TTA_SHIFTS)) == 5

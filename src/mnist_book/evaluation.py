@@ -9,7 +9,7 @@ Nothing here imports Keras: a model is anything with a Keras-like `predict` meth
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -208,6 +208,48 @@ def misclassified_by_all(
         _check_same_length({"labels": labels, "predictions": predictions})
         wrong_everywhere &= predictions != labels
     return np.flatnonzero(wrong_everywhere)
+
+
+def unanimous_mistakes(
+    labels: npt.ArrayLike, predictions_by_model: Mapping[str, npt.ArrayLike]
+) -> np.ndarray:
+    """Indices, ascending, where every model predicts the same digit and it is not the label.
+
+    When independently trained models all agree against the label, the image often looks
+    more like their digit than like its label: a candidate for a labelling mistake, or a
+    digit a person would misread too.
+    """
+    wrong = misclassified_by_all(labels, predictions_by_model)
+    stacked = np.stack([_as_classes(p, name) for name, p in predictions_by_model.items()])
+    return wrong[np.all(stacked[:, wrong] == stacked[0, wrong], axis=0)]
+
+
+def ensemble(evaluations: Sequence[Evaluation]) -> Evaluation:
+    """A committee: the mean of several models' probabilities on the same labelled images."""
+    if not evaluations:
+        raise ValueError("evaluations is empty: give at least one model's evaluation.")
+    labels = evaluations[0].labels
+    if any(not np.array_equal(e.labels, labels) for e in evaluations[1:]):
+        raise ValueError("The evaluations are of different images: their labels differ.")
+    probabilities = np.mean([e.probabilities for e in evaluations], axis=0)
+    return Evaluation.from_probabilities(probabilities, labels)
+
+
+def shift_images(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """`images` (n, height, width) moved `dy` pixels down and `dx` right; new pixels are 0."""
+    images = np.asarray(images)
+    shifted = np.zeros_like(images)
+    height, width = images.shape[1:3]
+    rows = slice(max(dy, 0), height + min(dy, 0))
+    cols = slice(max(dx, 0), width + min(dx, 0))
+    source_rows = slice(max(-dy, 0), height + min(-dy, 0))
+    source_cols = slice(max(-dx, 0), width + min(-dx, 0))
+    shifted[:, rows, cols] = images[:, source_rows, source_cols]
+    return shifted
+
+
+TTA_SHIFTS: tuple[tuple[int, int], ...] = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))
+"""Test-time augmentation's views: the image itself and its four one-pixel shifts."""
 
 
 def comparison_table(evaluations: Mapping[str, Evaluation]) -> pd.DataFrame:

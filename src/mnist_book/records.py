@@ -59,8 +59,7 @@ PUBLISHED: tuple[PublishedResult, ...] = (
         0.0023,
         True,
         "committee of 35 convnets",
-        "Multi-column deep neural networks for image classification, CVPR 2012 "
-        "(arXiv:1202.2745)",
+        "Multi-column deep neural networks for image classification, CVPR 2012 (arXiv:1202.2745)",
     ),
     PublishedResult(
         "Wan et al. 2013",

@@ -20,7 +20,7 @@ import tempfile
 import textwrap
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,7 +32,7 @@ import numpy as np
 from mnist_book import data, models, paths, run_log
 from mnist_book._keras import keras, tensorflow
 from mnist_book.data import load_mnist
-from mnist_book.evaluation import Evaluation, evaluate
+from mnist_book.evaluation import Evaluation, ensemble, evaluate, shift_images
 from mnist_book.models import build_model, get_spec, prepare_images
 
 _MODEL_FILE = "model.keras"
@@ -101,9 +101,24 @@ class TrainResult:
     params: int
     from_cache: bool
 
-    def evaluate(self, images: np.ndarray, labels: np.ndarray) -> Evaluation:
-        """Predictions and error analysis on MNIST `images` (uint8, as loaded) and `labels`."""
-        return evaluate(self.model, prepare_images(self.name, images), labels)
+    def evaluate(
+        self,
+        images: np.ndarray,
+        labels: np.ndarray,
+        *,
+        shifts: Sequence[tuple[int, int]] = ((0, 0),),
+    ) -> Evaluation:
+        """Predictions and error analysis on MNIST `images` (uint8, as loaded) and `labels`.
+
+        With several `shifts` (such as `mnist_book.evaluation.TTA_SHIFTS`), test-time
+        augmentation: the model sees each image moved by each (down, right) shift in pixels,
+        and its probabilities are averaged over the views.
+        """
+        views = [
+            evaluate(self.model, prepare_images(self.name, shift_images(images, dy, dx)), labels)
+            for dy, dx in shifts
+        ]
+        return ensemble(views)
 
     def summary(self) -> dict[str, Any]:
         """The result as plain JSON-ready values (the site's `results.json` entries)."""
