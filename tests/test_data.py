@@ -1,19 +1,17 @@
 """Finding, downloading, verifying and parsing MNIST: real files, damaged copies, a local mirror."""
 
-import functools
 import gzip
 import hashlib
 import shutil
-import socket
 import threading
 import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pooch
 import pytest
 from filelock import FileLock
+from http_mirror import Mirror, closed_port_url
 
 from mnist_book import data
 from mnist_book.data import (
@@ -307,34 +305,6 @@ def cache_data(isolated_cache, monkeypatch):
     return isolated_cache / "data"
 
 
-class Mirror:
-    """An HTTP server on 127.0.0.1 serving a directory and recording the paths requested."""
-
-    def __init__(self, directory: Path):
-        self.directory = directory
-        self.requests: list[str] = []
-        mirror = self
-
-        class Handler(SimpleHTTPRequestHandler):
-            def do_GET(self):
-                mirror.requests.append(self.path.lstrip("/"))
-                super().do_GET()
-
-            def log_message(self, format, *args):
-                pass
-
-        handler = functools.partial(Handler, directory=str(directory))
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
-
-
 @pytest.fixture
 def mirror(tmp_path, mnist_dir, monkeypatch):
     """A local mirror serving the real files, the second entry of MIRRORS after a dead one."""
@@ -344,13 +314,6 @@ def mirror(tmp_path, mnist_dir, monkeypatch):
     monkeypatch.setattr(data, "MIRRORS", (closed_port_url(), server.url))
     yield server
     server.close()
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
 
 
 def test_download_populates_the_cache_and_reuses_it(cache_data, mirror):
