@@ -436,3 +436,23 @@ def test_pixel_statistics_on_a_tiny_image():
     assert stats["mean"] == 64.0
     assert stats["fraction 0 (background)"] == 0.5
     assert stats["fraction 255 (full ink)"] == 0.25
+
+
+def test_digit_framing_measures_size_and_centre_of_mass():
+    images = np.zeros((2, 28, 28), dtype=np.uint8)
+    images[0, 4:24, 13:15] = 255  # a "1": 20 tall, 2 wide, centre of mass (13.5, 13.5)
+    images[1, 2:8, 0:3] = 100  # a smudge in the corner: 6 tall, centre (4.5, 1)
+    framing = data.digit_framing(images)
+    assert framing["images"] == 2
+    assert framing["longest_side"] == 20 and framing["at_longest_side"] == 0.5
+    assert framing["centre_of_mass"] == pytest.approx(((13.5 + 4.5) / 2, (13.5 + 1) / 2))
+    assert framing["within_one_pixel"] == 0.5
+
+
+def test_real_test_digits_are_framed_as_published(mnist):
+    """LeCun et al.: each digit fits 20x20, its centre of mass at the centre of 28x28."""
+    _, (x_test, _) = mnist
+    framing = data.digit_framing(x_test)
+    assert framing["longest_side"] == 20
+    assert framing["centre_of_mass"] == pytest.approx((14, 14), abs=0.1)
+    assert framing["within_one_pixel"] > 0.99

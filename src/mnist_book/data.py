@@ -15,6 +15,7 @@ import math
 import os
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -194,3 +195,31 @@ def pixel_statistics(images: np.ndarray) -> pd.Series:
         name="pixel value",
     )
 
+
+def digit_framing(images: np.ndarray) -> dict[str, Any]:
+    """How MNIST frames its digits: the size of each one's ink and where its weight lies.
+
+    The MNIST authors scaled every digit to fit a 20x20 box and then moved its centre of mass
+    (the pixel-weighted mean position) to the centre of the 28x28 image. Returned: the number
+    of images, the largest height or width of ink (``longest_side``) and the fraction at
+    exactly that size, the mean centre of mass (row, column, counting pixels from 0), and the
+    fraction of images whose centre of mass lies within one pixel of the image centre (14, 14).
+    """
+    pixels = np.asarray(images, dtype=np.float64)
+    ink = pixels > 0
+    rows, cols = ink.any(axis=2), ink.any(axis=1)
+    height = rows.shape[1] - rows.argmax(axis=1) - rows[:, ::-1].argmax(axis=1)
+    width = cols.shape[1] - cols.argmax(axis=1) - cols[:, ::-1].argmax(axis=1)
+    side = np.maximum(height, width)
+    weight = pixels.sum(axis=(1, 2))
+    index = np.arange(pixels.shape[1])
+    row = (pixels.sum(axis=2) * index).sum(axis=1) / weight
+    col = (pixels.sum(axis=1) * index).sum(axis=1) / weight
+    centre = pixels.shape[1] / 2
+    return {
+        "images": len(pixels),
+        "longest_side": int(side.max()),
+        "at_longest_side": float(np.mean(side == side.max())),
+        "centre_of_mass": (float(row.mean()), float(col.mean())),
+        "within_one_pixel": float(np.mean(np.hypot(row - centre, col - centre) <= 1)),
+    }
