@@ -1,11 +1,14 @@
 // The "draw a digit" page: a board on which the reader writes a digit, read live by every
 // model the site trained, in the browser, with onnxruntime-web.
 //
-// The page holds an empty `.mnist-book-draw` element with a link to the build's manifest of
-// models (models.json); this module builds the board in it. It starts on every page view,
-// including Material's instant navigation (through its `document$`), and loads the runtime
-// and the models only when the reader reaches for the board, so the page itself stays light.
+// The page holds a `.mnist-book-draw` element: a line for readers without JavaScript and a
+// link to the build's manifest of models (models.json), which this module replaces with the
+// board. It starts on every page view, including Material's instant navigation (through its
+// `document$`), and loads the runtime and the models only when the reader reaches for the
+// board, so the page itself stays light.
 //
+// The board's `data-state` tells how far it is: "starting" (fetching the manifest), "idle"
+// (models listed), "loading" (runtime and models), "ready", or "error" (with a visible message).
 // For scripts and tests, the board tells what it read: after each reading it dispatches a
 // `mnist-book-draw:read` event on the `.mnist-book-draw` element, whose detail holds the 28x28
 // input (or null) and each model's scores; drawing into the canvas from a script and then
@@ -62,36 +65,49 @@ async function fetchBytes(url, what) {
 }
 
 // The runtime and every model of the manifest, loaded once per page load of the site. Resolves
-// to {ort, models: [{entry, session} | {entry, error}]}; rejects if the runtime cannot load.
+// to {ort, models: [{entry, session} | {entry, error}]}; rejects if the runtime cannot start.
+// The model files download while the runtime does, and the browser compiles the WebAssembly
+// file as it arrives.
 function loadRuntime(manifestURL, manifest) {
   if (!runtimes.has(manifestURL)) {
+    const url = (file) => new URL(file, manifestURL).href;
+    const what = `The ONNX runtime (${manifest.runtime.name} ${manifest.runtime.version})`;
     const loading = (async () => {
-      const moduleURL = new URL(manifest.runtime.module.file, manifestURL).href;
-      const wasmURL = new URL(manifest.runtime.wasm.file, manifestURL).href;
-      const what = `The ONNX runtime (${manifest.runtime.name} ${manifest.runtime.version})`;
-      const [ort, wasm] = await Promise.all([
-        import(moduleURL).catch((error) => {
-          throw new Error(`${what} could not be loaded from ${moduleURL} (${error.message}).`);
-        }),
-        fetchBytes(wasmURL, `${what}'s WebAssembly file`),
-      ]);
-      if (!WebAssembly.validate(wasm)) {
-        throw new Error(`${what}'s WebAssembly file ${wasmURL} is damaged: not valid WebAssembly.`);
-      }
+      const files = manifest.models.map((entry) =>
+        fetchBytes(url(entry.file), `The model file of ${entry.label}`),
+      );
+      files.forEach((file) => file.catch(() => {})); // each failure is reported with its model
+      const moduleURL = url(manifest.runtime.module.file);
+      const ort = await import(moduleURL).catch((error) => {
+        throw new Error(`${what} could not be loaded from ${moduleURL} (${error.message}).`);
+      });
       ort.env.wasm.numThreads = 1; // no cross-origin isolation needed: plain static hosting
-      ort.env.wasm.wasmBinary = wasm;
-      const models = [];
-      for (const entry of manifest.models) {
-        const url = new URL(entry.file, manifestURL).href;
-        try {
-          const bytes = await fetchBytes(url, `The model file of ${entry.label}`);
-          const session = await ort.InferenceSession.create(bytes).catch((error) => {
-            throw new Error(`The model file ${url} is damaged: ${error.message}`);
-          });
-          models.push({ entry, session });
-        } catch (error) {
-          models.push({ entry, error });
-        }
+      ort.env.wasm.wasmPaths = { wasm: url(manifest.runtime.wasm.file) };
+      const models = await Promise.all(
+        manifest.models.map(async (entry, index) => {
+          let bytes;
+          try {
+            bytes = await files[index];
+          } catch (error) {
+            return { entry, error };
+          }
+          try {
+            return { entry, session: await ort.InferenceSession.create(bytes) };
+          } catch (error) {
+            return { entry, error, unreadable: true };
+          }
+        }),
+      );
+      // onnxruntime-web's words when its WebAssembly file is missing or cannot be compiled.
+      const backend = models.find(({ error }) => /no available backend/.test(error?.message));
+      if (backend) {
+        const wasm = url(manifest.runtime.wasm.file);
+        const reason = backend.error.message;
+        throw new Error(`${what} could not start its WebAssembly file ${wasm}: ${reason}`);
+      }
+      for (const model of models.filter(({ unreadable }) => unreadable)) {
+        const file = url(model.entry.file);
+        model.error = new Error(`The model file ${file} is damaged: ${model.error.message}`);
       }
       return { ort, models };
     })();
@@ -115,7 +131,7 @@ class Board {
 
   async start() {
     this.build();
-    this.setState("idle");
+    this.setState("starting");
     try {
       if (!this.manifestURL) throw new Error("The page has no link to its models' manifest.");
       const answer = await fetch(this.manifestURL);
@@ -128,10 +144,12 @@ class Board {
       return;
     }
     for (const entry of this.manifest.models) this.addCard(entry);
+    this.setState("idle");
     const reach = () => this.load();
     for (const event of ["pointerenter", "pointerdown", "focus"]) {
       this.canvas.addEventListener(event, reach, { once: true });
     }
+    if (document.activeElement === this.canvas || this.canvas.matches(":hover")) this.load();
   }
 
   build() {
@@ -196,6 +214,7 @@ class Board {
       ),
       element("div", { class: "mnist-book-draw__results" }, this.error, this.models, this.status),
     );
+    this.show(null); // a black square, like an empty MNIST image
     this.listen();
   }
 
@@ -294,7 +313,10 @@ class Board {
       },
       (error) => {
         this.loading = null;
-        this.fail(`${error.message} Reload the page to try again.`);
+        this.fail(
+          `${error.message} Reload the page to try again; if this persists, the site's copy ` +
+            "of the file is damaged.",
+        );
         this.say("");
       },
     );
@@ -337,7 +359,11 @@ class Board {
           );
           this.say(`${said.join(". ")}.`);
         }
-        const models = readings.map(({ entry, reading }) => ({ name: entry.name, label: entry.label, ...reading }));
+        const models = readings.map(({ entry, reading }) => ({
+          name: entry.name,
+          label: entry.label,
+          ...reading,
+        }));
         const detail = { input: input && Array.from(input), frame: this.frame, models };
         this.root.dispatchEvent(new CustomEvent("mnist-book-draw:read", { detail }));
       }
@@ -393,7 +419,12 @@ class Card {
     this.node = element(
       "section",
       { class: "mnist-book-draw__model", "aria-label": `Model ${entry.label}` },
-      element("p", { class: "mnist-book-draw__name" }, element("code", { text: entry.label }), accuracy),
+      element(
+        "p",
+        { class: "mnist-book-draw__name" },
+        element("code", { text: entry.label }),
+        accuracy,
+      ),
       element(
         "p",
         { class: "mnist-book-draw__guess" },
@@ -416,7 +447,8 @@ class Card {
     this.timing.textContent = reading ? `${reading.ms.toFixed(1)} ms` : "";
     this.bars.forEach((bar, digit) => {
       bar.style.setProperty("--score", reading ? reading.scores[digit] : 0);
-      bar.classList.toggle("mnist-book-draw__bar--top", Boolean(reading) && digit === reading.digit);
+      const top = Boolean(reading) && digit === reading.digit;
+      bar.classList.toggle("mnist-book-draw__bar--top", top);
     });
   }
 
