@@ -444,7 +444,9 @@ class Card {
     this.node.dataset.digit = reading ? reading.digit : "";
     this.digit.textContent = reading ? String(reading.digit) : "–";
     this.score.textContent = reading ? scoreText(this.entry, reading.score) : "";
-    this.timing.textContent = reading ? `${reading.ms.toFixed(1)} ms` : "";
+    // Browsers time to 0.1 ms at best, without cross-origin isolation.
+    const ms = reading && (reading.ms < 0.1 ? "< 0.1" : reading.ms.toFixed(1));
+    this.timing.textContent = reading ? `${ms} ms` : "";
     this.bars.forEach((bar, digit) => {
       bar.style.setProperty("--score", reading ? reading.scores[digit] : 0);
       const top = Boolean(reading) && digit === reading.digit;
