@@ -17,7 +17,7 @@ endif
 
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help install test test-all test-browser site serve bench bench-build lint format clean
+.PHONY: help install test test-all test-browser site serve bench bench-build bench-draw lint format clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ bench: $(STAMP)  ## Seconds per epoch and samples per second for every model.
 
 bench-build: $(STAMP)  ## Time cold, no-change, prose, page-code and package-edit rebuilds.
 	$(BIN)/python scripts/bench_build.py --sequential
+
+bench-draw: $(STAMP)  ## The draw page in Chromium: ms per prediction, load to first prediction.
+	$(BIN)/python scripts/bench_draw.py
 
 lint: $(STAMP)  ## Ruff lint and format check; the GitHub workflows against their schema.
 	$(BIN)/ruff check .

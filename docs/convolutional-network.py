@@ -96,3 +96,6 @@ plotting.prediction_grid(
 #
 # **Next:** [error analysis and comparison](error-analysis.py) puts all four models side by
 # side.
+#
+# **Try it:** [draw a digit](draw.md) and watch the convnet read your own handwriting, live,
+# beside the dense models.

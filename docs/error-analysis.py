@@ -128,4 +128,6 @@ plotting.misclassified_gallery(
 # Some of these are mislabelled or ambiguous even to a person: past a point, the errors that
 # remain say as much about the data as about the models.
 #
+# **Try it:** [draw a digit](draw.md) and make the models disagree with your own handwriting.
+#
 # Back to the [home page](index.md) for the results table of the whole site.

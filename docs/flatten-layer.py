@@ -86,3 +86,5 @@ plotting.confusion_heatmap(scores.confusion, title="flatten: test set")
 # %% [markdown]
 # **Next:** [a convnet](convolutional-network.py) stops treating the image as a flat list of
 # pixels altogether.
+#
+# **Try it:** [draw a digit](draw.md) and watch this model read it, live, beside the others.

@@ -108,3 +108,6 @@ plotting.per_class_accuracy_plot(per_class)
 # Every digit improves, and the hardest ones improve most.
 #
 # **Next:** [the Flatten layer](flatten-layer.py) writes this same network more cleanly.
+#
+# **Try it:** [draw a digit](draw.md) and watch this network read it, live, beside the
+# single layer and the rest.

@@ -124,3 +124,6 @@ plotting.prediction_grid(
 
 # %% [markdown]
 # **Next:** [a hidden layer](hidden-layer.py) lets the network combine pixels before deciding.
+#
+# **Try it:** [draw a digit](draw.md) and watch this single layer read it, live, beside
+# the site's other models.

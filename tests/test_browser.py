@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
+import digit_strokes
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -448,3 +449,367 @@ def test_only_pages_and_assets_are_published() -> None:
     published = {path.name for path in SITE.rglob("*") if path.is_file()}
     assert "ruff.toml" not in published
     assert not [name for name in published if name.endswith((".toml", ".cfg", ".ini"))]
+
+
+# --- the draw page ------------------------------------------------------------------------------
+
+DRAW = "draw/"
+PARITY_IMAGES = 200
+BOARD = ".mnist-book-draw"
+CANVAS = ".mnist-book-draw__canvas"
+
+READ_BOARD = """async () => {
+    const root = document.querySelector(".mnist-book-draw");
+    const read = new Promise((resolve) => root.addEventListener(
+        "mnist-book-draw:read", (event) => resolve(event.detail), {once: true}));
+    root.querySelector("canvas").dispatchEvent(new Event("mnist-book-draw:changed"));
+    return await read;
+}"""
+"""What the board reads now: its 28x28 input and each model's scores (the page's own path)."""
+
+PAINT_AND_READ = """async (images) => {
+    const root = document.querySelector(".mnist-book-draw");
+    const canvas = root.querySelector("canvas");
+    const context = canvas.getContext("2d");
+    const side = canvas.width, scale = side / 28;
+    const readings = [];
+    for (const pixels of images) {
+        const image = context.createImageData(side, side);
+        for (let y = 0; y < side; y++) {
+            for (let x = 0; x < side; x++) {
+                const ink = pixels[Math.floor(y / scale) * 28 + Math.floor(x / scale)];
+                image.data.set([255, 255, 255, ink], 4 * (y * side + x));
+            }
+        }
+        context.putImageData(image, 0, 0);
+        readings.push(await new Promise((resolve) => {
+            root.addEventListener(
+                "mnist-book-draw:read", (event) => resolve(event.detail), {once: true});
+            canvas.dispatchEvent(new Event("mnist-book-draw:changed"));
+        }));
+    }
+    return readings;
+}"""
+"""Paint each 28x28 image, pixel for pixel, onto the board (white ink, as the board draws),
+and return what the board reads from it."""
+
+
+@pytest.fixture(scope="session")
+def draw_manifest(site_url: str) -> dict[str, Any]:
+    """The built site's manifest of the draw page's models."""
+    return json.loads((SITE / DRAW / "models.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def keras_models(draw_manifest: dict[str, Any]) -> dict[str, Any]:
+    """Each model of the manifest as Keras loads it from the model cache the site was built from."""
+    from mnist_book.training import TrainConfig, load_cached
+
+    loaded = {}
+    for entry in draw_manifest["models"]:
+        result = load_cached(entry["name"], TrainConfig(**entry["config"]))
+        if result is None:
+            pytest.fail(
+                f"{entry['label']} is not in the model cache: run `make site` with the same "
+                "MNIST_BOOK_CACHE_DIR first.",
+                pytrace=False,
+            )
+        loaded[entry["label"]] = result.model
+    return loaded
+
+
+@pytest.fixture(scope="session")
+def mnist_test() -> tuple[Any, Any]:
+    from mnist_book.data import load_mnist
+
+    return load_mnist()[1]
+
+
+def open_board(visit: Any, site_url: str, ready: bool = True, **options: Any) -> Any:
+    """The draw page, its models listed; with `ready`, its runtime and models loaded too."""
+    page = visit(**options).context.new_page()
+    page.goto(site_url + DRAW, wait_until="load")
+    page.wait_for_selector(f"{BOARD}[data-state=idle]", timeout=20_000)
+    if ready:
+        page.locator(CANVAS).focus()  # reaching for the board loads the runtime
+        page.wait_for_selector(f"{BOARD}[data-state=ready]", timeout=60_000)
+    return page
+
+
+def write(page: Any, digit: int, pointer: str) -> None:
+    """Write `digit` on the board with real pointer events: a mouse or a finger."""
+    canvas = page.locator(CANVAS)
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    for stroke in digit_strokes.strokes(digit):
+        points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
+        if pointer == "mouse":
+            page.mouse.move(*points[0])
+            page.mouse.down()
+            for point in points[1:]:
+                page.mouse.move(*point, steps=2)
+            page.mouse.up()
+        else:
+            touch = page.context.new_cdp_session(page)
+            kinds = ["touchStart"] + ["touchMove"] * (len(points) - 1)
+            for kind, (x, y) in zip(kinds, points, strict=True):
+                touch.send(
+                    "Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]}
+                )
+            touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+            touch.detach()
+
+
+def scores_of(readings: list[dict[str, Any]], label: str) -> Any:
+    import numpy as np
+
+    return np.array(
+        [
+            next(m["scores"] for m in reading["models"] if m["label"] == label)
+            for reading in readings
+        ]
+    )
+
+
+def test_draw_page_reads_with_every_model_of_the_build(visit: Any, site_url: str) -> None:
+    from playwright.sync_api import expect
+
+    models = json.loads((SITE / "results.json").read_text())["models"]
+    page = open_board(visit, site_url)
+    cards = page.locator(".mnist-book-draw__model")
+    expect(cards).to_have_count(len(models))
+    for card, model in zip(cards.all(), models, strict=True):
+        expect(card.locator("code")).to_have_text(model["name"])
+        accuracy = f"{100 * model['test_accuracy']:.0f}% of the test set"
+        expect(card.locator(".mnist-book-draw__accuracy")).to_have_text(accuracy)
+    table = page.locator("article table").first.inner_text()
+    assert all(f"{model['test_accuracy']:.2%}" in table for model in models), table
+
+
+def test_the_runtime_loads_only_when_the_reader_reaches_for_the_board(
+    visit: Any, site_url: str
+) -> None:
+    """Reading the page costs no more than any page; the runtime comes with the first reach."""
+    browsing = visit()
+    page = browsing.context.new_page()
+    page.goto(site_url + DRAW, wait_until="load")
+    page.wait_for_selector(f"{BOARD}[data-state=idle]")
+    page.wait_for_load_state("networkidle")
+    heavy = (".wasm", ".mjs", ".onnx")
+    assert not [url for url in browsing.fetched if url.endswith(heavy)], list(browsing.fetched)
+    page.locator(CANVAS).hover()
+    page.wait_for_selector(f"{BOARD}[data-state=ready]", timeout=60_000)
+    assert [url for url in browsing.fetched if url.endswith(".wasm")]
+    assert len([url for url in browsing.fetched if url.endswith(".onnx")]) == len(
+        page.locator(".mnist-book-draw__model").all()
+    )
+
+
+def test_every_published_model_reads_the_test_set_as_keras_does(
+    draw_manifest: dict[str, Any], keras_models: dict[str, Any], mnist_test: tuple[Any, Any]
+) -> None:
+    """The site's own ONNX files, in onnxruntime (Python), on all 10,000 test images."""
+    import numpy as np
+    import onnxruntime
+
+    from mnist_book.models import prepare_images
+
+    images, _ = mnist_test
+    for entry in draw_manifest["models"]:
+        inputs = prepare_images(entry["name"], images)
+        session = onnxruntime.InferenceSession(
+            str(SITE / DRAW / entry["file"]), providers=["CPUExecutionProvider"]
+        )
+        actual = session.run(None, {draw_manifest["input"]: inputs})[0]
+        expected = keras_models[entry["label"]].predict(inputs, batch_size=1024, verbose=0)
+        differ = np.flatnonzero(actual.argmax(axis=1) != expected.argmax(axis=1))
+        assert differ.size == 0, f"{entry['label']}: another digit on test images {differ[:20]}"
+        largest = np.abs(actual - expected).max()
+        assert largest <= 1e-5, f"{entry['label']}: scores differ by up to {largest}"
+
+
+def test_in_browser_readings_match_keras(
+    visit: Any,
+    site_url: str,
+    draw_manifest: dict[str, Any],
+    keras_models: dict[str, Any],
+    mnist_test: tuple[Any, Any],
+) -> None:
+    """200 test images painted on the board: read as Keras reads them, through the page's path."""
+    import numpy as np
+
+    from mnist_book.models import prepare_images
+
+    images, _ = mnist_test
+    chosen = images[:: len(images) // PARITY_IMAGES][:PARITY_IMAGES]
+    page = open_board(visit, site_url)
+    readings = page.evaluate(PAINT_AND_READ, [image.ravel().tolist() for image in chosen])
+    assert all(reading["frame"] and reading["input"] for reading in readings)
+    seen = np.array([reading["input"] for reading in readings], dtype=np.float32)
+    for entry in draw_manifest["models"]:
+        model = keras_models[entry["label"]]
+        browser = scores_of(readings, entry["label"])
+        original = model.predict(prepare_images(entry["name"], chosen), verbose=0)
+        agreement = np.mean(browser.argmax(axis=1) == original.argmax(axis=1))
+        assert agreement >= 0.99, (
+            f"{entry['label']}: the board agrees with Keras on {agreement:.1%}"
+        )
+        same_input = model.predict(seen.reshape(-1, *entry["input_shape"]), verbose=0)
+        largest = np.abs(browser - same_input).max()
+        assert largest <= 1e-4, f"{entry['label']}: scores differ from Keras's by {largest}"
+
+
+@pytest.mark.parametrize("pointer", ["mouse", "touch"])
+def test_handwritten_digits_are_read_and_framing_is_the_lesson(
+    visit: Any, site_url: str, pointer: str
+) -> None:
+    """Every digit written with real pointer events; the convnet reads them, framed like MNIST."""
+    options = (
+        {"viewport": PHONE, "is_mobile": True, "has_touch": True} if pointer == "touch" else {}
+    )
+    page = open_board(visit, site_url, **options)
+    page.evaluate(
+        """() => { window.pointerTypes = new Set();
+        document.querySelector(".mnist-book-draw__canvas").addEventListener(
+            "pointerdown", (event) => window.pointerTypes.add(event.pointerType)); }"""
+    )
+    convnet = page.locator(".mnist-book-draw__model", has=page.locator("code", has_text="convnet"))
+    read: dict[bool, list[int]] = {}
+    for frame in (True, False):
+        page.locator("#mnist-book-draw-frame").set_checked(frame)
+        read[frame] = []
+        for digit in range(10):
+            page.locator(CANVAS).press("Delete")
+            assert page.evaluate(READ_BOARD)["input"] is None, "Delete left ink on the board"
+            write(page, digit, pointer)
+            reading = page.evaluate(READ_BOARD)
+            assert reading["frame"] is frame
+            read[frame].append(
+                next(m["digit"] for m in reading["models"] if m["name"] == "convnet")
+            )
+            assert convnet.locator(".mnist-book-draw__digit").inner_text() == str(read[frame][-1])
+    assert page.evaluate("() => [...window.pointerTypes]") == [pointer]
+    framed = sum(seen == digit for digit, seen in enumerate(read[True]))
+    unframed = sum(seen == digit for digit, seen in enumerate(read[False]))
+    assert framed >= 9, f"framed like MNIST, the convnet read {read[True]}"
+    assert unframed < framed, f"unframed it read {read[False]}, framed {read[True]}"
+
+
+def test_board_is_labelled_cleared_and_announces_politely(visit: Any, site_url: str) -> None:
+    from playwright.sync_api import expect
+
+    page = open_board(visit, site_url)
+    canvas = page.locator(CANVAS)
+    assert "draw" in (canvas.get_attribute("aria-label") or "").lower()
+    assert page.locator(f"#{canvas.get_attribute('aria-describedby')}").inner_text()
+    status = page.locator(".mnist-book-draw__status")
+    assert status.get_attribute("role") == "status"  # a polite live region
+    write(page, 7, "mouse")
+    expect(status).to_contain_text("convnet reads 7")
+    preview = page.evaluate(
+        """() => { const seen = document.querySelector(".mnist-book-draw__seen");
+        const data = seen.getContext("2d").getImageData(0, 0, 28, 28).data;
+        let ink = 0; for (let i = 0; i < data.length; i += 4) ink += data[i]; return ink; }"""
+    )
+    assert preview > 0, "the preview of what the models see is blank"
+    page.locator(BOARD).get_by_role("button", name="Clear board").click()
+    expect(status).to_have_text("Board cleared.")
+    expect(page.locator(".mnist-book-draw__digit").first).to_have_text("\u2013")  # en dash
+    write(page, 4, "mouse")
+    canvas.press("Escape")
+    assert page.evaluate(READ_BOARD)["input"] is None
+
+
+BROKEN = {
+    "model missing": ("**/draw/models/convnet-*.onnx", 404, b"", "model", "HTTP 404"),
+    "model damaged": (
+        "**/draw/models/flatten-*.onnx",
+        200,
+        b"\x08\x07not onnx" * 50,
+        "model",
+        "damaged",
+    ),
+    "runtime missing": ("**/ort.wasm.bundle.min.mjs", 404, b"", "page", "could not be loaded"),
+    "runtime damaged": (
+        "**/ort.wasm.bundle.min.mjs",
+        200,
+        b"export const x = ;",
+        "page",
+        "could not be loaded",
+    ),
+    "wasm missing": ("**/ort-wasm-simd-threaded.wasm", 404, b"", "page", "could not start"),
+    "wasm damaged": (
+        "**/ort-wasm-simd-threaded.wasm",
+        200,
+        b"\0asm" + b"\xff" * 99,
+        "page",
+        "could not start",
+    ),
+    "manifest missing": ("**/draw/models.json", 404, b"", "page", "could not be listed"),
+}
+"""What to break (a URL pattern), how the server answers, where the reader is told, and how."""
+
+
+@pytest.mark.parametrize("case", BROKEN)
+def test_a_missing_or_damaged_file_gives_a_visible_message(visit: Any, site_url: str, case: str):
+    from playwright.sync_api import expect
+
+    pattern, status, body, scope, words = BROKEN[case]
+    browsing = visit()
+    browsing.context.route(pattern, lambda route: route.fulfill(status=status, body=body))
+    page = browsing.context.new_page()
+    page.goto(site_url + DRAW, wait_until="load")
+    page.wait_for_selector(f"{BOARD}:not([data-state=starting])", timeout=20_000)
+    if case != "manifest missing":
+        page.locator(CANVAS).focus()
+    page.wait_for_selector(f"{BOARD}[data-state=ready], {BOARD}[data-state=error]", timeout=60_000)
+    expect(page.locator(CANVAS)).to_be_visible()
+    if scope == "page":
+        expect(page.locator(f"{BOARD} > * > .mnist-book-draw__error")).to_contain_text(words)
+        return
+    name = pattern.split("/")[-1].split("-")[0]
+    card = page.locator(".mnist-book-draw__model", has=page.locator("code", has_text=name))
+    expect(card.locator(".mnist-book-draw__error")).to_contain_text(words)
+    write(page, 7, "mouse")  # the other models still read
+    others = [m for m in page.evaluate(READ_BOARD)["models"] if m["name"] != name]
+    assert others and all("digit" in m for m in others)
+
+
+def test_the_board_starts_when_instant_navigation_brings_the_page(visit: Any, site_url: str):
+    """Material's instant navigation swaps the content in without reloading the page.
+
+    It navigates instantly only to the pages its sitemap lists, and the built sitemap names the
+    published site; here the sitemap is answered with this server's addresses instead, as
+    `mkdocs serve` rebuilds it with its own.
+    """
+    from playwright.sync_api import expect
+
+    assert "navigation.instant" in (ROOT / "mkdocs.yml").read_text()
+    locs = [(e.text or "").strip() for e in ET.parse(SITE / "sitemap.xml").iter(f"{SITEMAP_NS}loc")]
+    sitemap = (SITE / "sitemap.xml").read_text().replace(min(locs, key=len), site_url)
+    browsing = visit()
+    browsing.context.route(
+        "**/sitemap.xml", lambda route: route.fulfill(body=sitemap, content_type="application/xml")
+    )
+    page = browsing.context.new_page()
+    page.goto(site_url, wait_until="load")
+    page.evaluate("() => { window.sameDocument = true; }")
+    for start in ("", "convolutional-network/"):
+        if start:  # away from the board and back, still without a reload
+            page.locator(f"nav a[href$='{start}']").first.click()
+            page.wait_for_url(f"**/{start}")
+        page.locator(f"article a[href$='{DRAW}']").first.click()
+        # Started: idle, or already loading if the pointer landed on the board.
+        page.wait_for_selector(
+            f"{BOARD}:is([data-state=idle], [data-state=loading], [data-state=ready])",
+            timeout=20_000,
+        )
+        assert page.evaluate("() => window.sameDocument === true"), "a full reload, not instant"
+        expect(page.locator(".mnist-book-draw__model")).to_have_count(
+            len(json.loads((SITE / DRAW / "models.json").read_text())["models"])
+        )
+        page.locator(CANVAS).focus()
+        page.wait_for_selector(f"{BOARD}[data-state=ready]", timeout=60_000)
+        write(page, 7, "mouse")
+        reading = page.evaluate(READ_BOARD)
+        assert next(m["digit"] for m in reading["models"] if m["name"] == "convnet") == 7

@@ -1,19 +1,17 @@
 """Finding, downloading, verifying and parsing MNIST: real files, damaged copies, a local mirror."""
 
-import functools
 import gzip
 import hashlib
 import shutil
-import socket
 import threading
 import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pooch
 import pytest
 from filelock import FileLock
+from http_mirror import Mirror, closed_port_url
 
 from mnist_book import data
 from mnist_book.data import (
@@ -307,34 +305,6 @@ def cache_data(isolated_cache, monkeypatch):
     return isolated_cache / "data"
 
 
-class Mirror:
-    """An HTTP server on 127.0.0.1 serving a directory and recording the paths requested."""
-
-    def __init__(self, directory: Path):
-        self.directory = directory
-        self.requests: list[str] = []
-        mirror = self
-
-        class Handler(SimpleHTTPRequestHandler):
-            def do_GET(self):
-                mirror.requests.append(self.path.lstrip("/"))
-                super().do_GET()
-
-            def log_message(self, format, *args):
-                pass
-
-        handler = functools.partial(Handler, directory=str(directory))
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
-
-
 @pytest.fixture
 def mirror(tmp_path, mnist_dir, monkeypatch):
     """A local mirror serving the real files, the second entry of MIRRORS after a dead one."""
@@ -344,13 +314,6 @@ def mirror(tmp_path, mnist_dir, monkeypatch):
     monkeypatch.setattr(data, "MIRRORS", (closed_port_url(), server.url))
     yield server
     server.close()
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
 
 
 def test_download_populates_the_cache_and_reuses_it(cache_data, mirror):
@@ -473,3 +436,23 @@ def test_pixel_statistics_on_a_tiny_image():
     assert stats["mean"] == 64.0
     assert stats["fraction 0 (background)"] == 0.5
     assert stats["fraction 255 (full ink)"] == 0.25
+
+
+def test_digit_framing_measures_size_and_centre_of_mass():
+    images = np.zeros((2, 28, 28), dtype=np.uint8)
+    images[0, 4:24, 13:15] = 255  # a "1": 20 tall, 2 wide, centre of mass (13.5, 13.5)
+    images[1, 2:8, 0:3] = 100  # a smudge in the corner: 6 tall, centre (4.5, 1)
+    framing = data.digit_framing(images)
+    assert framing["images"] == 2
+    assert framing["longest_side"] == 20 and framing["at_longest_side"] == 0.5
+    assert framing["centre_of_mass"] == pytest.approx(((13.5 + 4.5) / 2, (13.5 + 1) / 2))
+    assert framing["within_one_pixel"] == 0.5
+
+
+def test_real_test_digits_are_framed_as_published(mnist):
+    """LeCun et al.: each digit fits 20x20, its centre of mass at the centre of 28x28."""
+    _, (x_test, _) = mnist
+    framing = data.digit_framing(x_test)
+    assert framing["longest_side"] == 20
+    assert framing["centre_of_mass"] == pytest.approx((14, 14), abs=0.1)
+    assert framing["within_one_pixel"] > 0.99

@@ -4,23 +4,23 @@ The four original MNIST files are looked up in, in order: the ``data_dir`` argum
 directory named by ``MNIST_BOOK_DATA_DIR`` (both used read-only, never downloaded into), or the
 cache (``<cache dir>/data``), into which missing files are downloaded from `MIRRORS`. Every
 file is checked against its published sha256 each time it is located, before anything is parsed.
+The finding, downloading and verifying is `mnist_book.fetch`'s, shared with every other
+download of the project.
 """
 
 from __future__ import annotations
 
 import gzip
-import hashlib
 import math
 import os
-import warnings
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from filelock import FileLock
 
-from mnist_book import paths
+from mnist_book import fetch, paths
 
 MNIST_FILES: dict[str, str] = {
     "train-images-idx3-ubyte.gz": (
@@ -46,7 +46,6 @@ TRAIN_IMAGES = 60_000
 """The number of images in the MNIST training set (the test set has 10,000)."""
 
 _SPLITS = {"train": TRAIN_IMAGES, "t10k": 10_000}
-_ALL_NAMES = ", ".join(MNIST_FILES)
 
 
 class MNISTDataError(Exception):
@@ -73,86 +72,25 @@ def locate_mnist(
     Only the cache is ever downloaded into (with ``download=True``, showing a progress bar when
     ``progress``); an explicit ``data_dir`` or ``MNIST_BOOK_DATA_DIR`` is used as it is.
     """
-    in_cache = False
-    if data_dir is not None:
-        directory = Path(data_dir).expanduser().resolve()
-        where = f"{directory} (the data_dir argument)"
-        fix = "Put the four files there, or leave out data_dir to download them."
-    elif (directory := paths.configured_data_dir()) is not None:
-        where = f"{directory} (from {paths.DATA_DIR_ENV})"
-        fix = f"Put the four files there, or unset {paths.DATA_DIR_ENV} to download them."
-    else:
-        in_cache, directory = True, paths.cache_dir() / "data"
-        where = f"the cache {directory}"
-        fix = f"Call with download=True, or set {paths.DATA_DIR_ENV} to a directory holding them."
-        if download and _missing(directory):
-            _download(directory, progress)
-    if missing := _missing(directory):
-        state = f"lacks {', '.join(missing)}"
-        if not directory.is_dir():
-            state = f"does not exist (it should hold {_ALL_NAMES})"
-        raise MNISTNotFoundError(f"MNIST data not found: {where} {state}. {fix}")
-    for name in MNIST_FILES:
-        _verify(directory / name, in_cache=in_cache)
-    return directory
-
-
-def _missing(directory: Path) -> list[str]:
-    return [name for name in MNIST_FILES if not (directory / name).is_file()]
-
-
-def _download(directory: Path, progress: bool) -> None:
-    """Download the missing files into `directory`, one process at a time."""
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise MNISTNotFoundError(
-            f"Cannot create the MNIST cache directory {directory} ({error}). Set "
-            f"{paths.CACHE_DIR_ENV} to a writable directory, or {paths.DATA_DIR_ENV} to a "
-            "directory holding the four files."
-        ) from error
-    with warnings.catch_warnings():  # without ipywidgets, tqdm.auto warns in notebooks
-        warnings.filterwarnings("ignore", message="IProgress not found")
-        import pooch  # only needed to download
-    with FileLock(directory / ".download.lock"):
-        for name in _missing(directory):  # another process may have fetched some meanwhile
-            failures = []
-            for mirror in MIRRORS:
-                try:  # pooch downloads to a temporary name and renames only once verified
-                    pooch.retrieve(
-                        mirror + name,
-                        known_hash=f"sha256:{MNIST_FILES[name]}",
-                        fname=name,
-                        path=directory,
-                        progressbar=progress,
-                    )
-                    break
-                except (OSError, ValueError) as error:  # network, HTTP or hash mismatch
-                    failures.append(f"  {mirror + name}: {type(error).__name__}: {error}")
-            else:
-                raise MNISTNotFoundError(
-                    f"Could not download {name} into {directory}; every mirror failed:\n"
-                    + "\n".join(failures)
-                    + f"\nCheck the internet connection, or, to work offline, set "
-                    f"{paths.DATA_DIR_ENV} to a directory holding the four files ({_ALL_NAMES})."
-                )
+        return fetch.locate(
+            pinned_files(), data_dir, download=download, progress=progress, argument="data_dir"
+        )
+    except fetch.ChecksumError as error:  # the same message, as this module's exceptions
+        raise MNISTChecksumError(str(error)) from None
+    except fetch.NotFoundError as error:
+        raise MNISTNotFoundError(str(error)) from error.__cause__
 
 
-def _verify(path: Path, *, in_cache: bool) -> None:
-    """Raise MNISTChecksumError unless `path` has its published sha256."""
-    expected = MNIST_FILES[path.name]
-    with path.open("rb") as file:
-        actual = hashlib.file_digest(file, "sha256").hexdigest()
-    if actual != expected:
-        fix = (
-            f"Delete it ({path}) and it will be downloaded again."
-            if in_cache
-            else f"Restore the original file (download it again from {MIRRORS[0]}{path.name})."
-        )
-        raise MNISTChecksumError(
-            f"{path.name} at {path} is corrupt, truncated or another file: its sha256 is {actual}, "
-            f"expected {expected}. {fix}"
-        )
+def pinned_files() -> fetch.Pinned:
+    """The four MNIST files as a `mnist_book.fetch.Pinned` set (with the current `MIRRORS`)."""
+    return fetch.Pinned(
+        what="MNIST data",
+        files={name: f"sha256:{digest}" for name, digest in MNIST_FILES.items()},
+        mirrors=MIRRORS,
+        env=paths.DATA_DIR_ENV,
+        cache_subdir="data",
+    )
 
 
 def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
@@ -256,3 +194,32 @@ def pixel_statistics(images: np.ndarray) -> pd.Series:
         },
         name="pixel value",
     )
+
+
+def digit_framing(images: np.ndarray) -> dict[str, Any]:
+    """How MNIST frames its digits: the size of each one's ink and where its weight lies.
+
+    The MNIST authors scaled every digit to fit a 20x20 box and then moved its centre of mass
+    (the pixel-weighted mean position) to the centre of the 28x28 image. Returned: the number
+    of images, the largest height or width of ink (``longest_side``) and the fraction at
+    exactly that size, the mean centre of mass (row, column, counting pixels from 0), and the
+    fraction of images whose centre of mass lies within one pixel of the image centre (14, 14).
+    """
+    pixels = np.asarray(images, dtype=np.float64)
+    ink = pixels > 0
+    rows, cols = ink.any(axis=2), ink.any(axis=1)
+    height = rows.shape[1] - rows.argmax(axis=1) - rows[:, ::-1].argmax(axis=1)
+    width = cols.shape[1] - cols.argmax(axis=1) - cols[:, ::-1].argmax(axis=1)
+    side = np.maximum(height, width)
+    weight = pixels.sum(axis=(1, 2))
+    index = np.arange(pixels.shape[1])
+    row = (pixels.sum(axis=2) * index).sum(axis=1) / weight
+    col = (pixels.sum(axis=1) * index).sum(axis=1) / weight
+    centre = pixels.shape[1] / 2
+    return {
+        "images": len(pixels),
+        "longest_side": int(side.max()),
+        "at_longest_side": float(np.mean(side == side.max())),
+        "centre_of_mass": (float(row.mean()), float(col.mean())),
+        "within_one_pixel": float(np.mean(np.hypot(row - centre, col - centre) <= 1)),
+    }

@@ -7,7 +7,12 @@ Two environment variables configure it:
 - ``MNIST_BOOK_CACHE_DIR``: where downloaded data and trained models are cached. Defaults to
   the per-user cache directory (``~/.cache/mnist-book`` on Linux).
 
-The site build sets a third, ``MNIST_BOOK_RUN_LOG``, for the pages it executes: a file to
+A third names a local copy of the draw page's browser runtime, for building the site offline:
+
+- ``MNIST_BOOK_ORT_WEB_DIR``: a directory holding the onnxruntime-web release tarball
+  (`mnist_book.site.ort_web`). When it is set, the tarball is read from there, never downloaded.
+
+The site build sets one more, ``MNIST_BOOK_RUN_LOG``, for the pages it executes: a file to
 which every `mnist_book.training.train` call appends its result as a JSON line.
 """
 
@@ -21,6 +26,7 @@ import platformdirs
 DATA_DIR_ENV = "MNIST_BOOK_DATA_DIR"
 CACHE_DIR_ENV = "MNIST_BOOK_CACHE_DIR"
 RUN_LOG_ENV = "MNIST_BOOK_RUN_LOG"
+ORT_WEB_DIR_ENV = "MNIST_BOOK_ORT_WEB_DIR"
 
 
 def cache_dir() -> Path:

@@ -245,6 +245,20 @@ def cached_result(name: str, config: TrainConfig | None = None) -> dict[str, Any
     return stored
 
 
+def load_cached(name: str, config: TrainConfig | None = None) -> TrainResult | None:
+    """The cached training of `name` with `config` (default: its recipe), loaded; else None.
+
+    Never trains: returns None unless the cache holds a readable entry for exactly this
+    training (an unreadable one is discarded with a warning, as `train` would).
+    """
+    config = config or recipe(name)
+    entry = _entry(name, config)
+    if not entry.exists():
+        return None
+    with _locked(entry):
+        return _load_entry(entry, name, config)
+
+
 def _entry(name: str, config: TrainConfig) -> Path:
     """The cache directory of training `name` with `config`."""
     return paths.cache_dir() / "models" / f"{name}-{cache_key(name, config)[:20]}"

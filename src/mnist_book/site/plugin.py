@@ -3,11 +3,13 @@
 It runs before mkdocs-jupyter, which then only renders (``execute: false``): the tutorial
 scripts are executed (`execution`, `page_cache`), each page file is pointed at its executed
 notebook, and the rendered HTML is cleaned (`notebook_html`), given figure files (`figures`),
-links (`links`) and downloads (`downloads`). `report` publishes the results.
+links (`links`) and downloads (`downloads`). `report` publishes the results; `draw` publishes
+the trained models and their browser runtime for the "draw a digit" page.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,17 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 import mnist_book
-from mnist_book.site import accessibility, downloads, figures, links, notebook_html, report
+from mnist_book.export import ModelNotTrainedError
+from mnist_book.fetch import FetchError
+from mnist_book.site import (
+    accessibility,
+    downloads,
+    draw,
+    figures,
+    links,
+    notebook_html,
+    report,
+)
 from mnist_book.site.execution import PageExecutionError, execute_pages
 from mnist_book.site.page_cache import ExecutedPage, PageCache, environment_fingerprint
 
@@ -30,6 +42,8 @@ class PluginConfig(config_options.Config):
     cell_timeout = config_options.Type(int, default=900)
     workers = config_options.Type(int, default=2)
     cache_dir = config_options.Type(str, default=".cache/mnist-book/pages")
+    # The "draw a digit" page (docs/ path): its models and runtime are published beside it.
+    draw_page = config_options.Optional(config_options.Type(str))
 
 
 class MnistBookPlugin(BasePlugin[PluginConfig]):
@@ -41,6 +55,7 @@ class MnistBookPlugin(BasePlugin[PluginConfig]):
         if renderer := config.plugins.get("mkdocs-jupyter"):
             renderer.config["cache_dir"] = str(self.root / renderer.config["cache_dir"])
         self.executed: dict[str, ExecutedPage] = {}
+        self.draw_manifest: dict[str, Any] | None = None
         return config
 
     @event_priority(-100)  # after mkdocs-jupyter has wrapped the scripts as notebook pages
@@ -74,10 +89,26 @@ class MnistBookPlugin(BasePlugin[PluginConfig]):
         )
         content = report.results_json(pages)
         files.append(File.generated(config, report.RESULTS_FILE, content=content))
+        if self.config.draw_page:
+            try:
+                assets = draw.page_assets(self.config.draw_page, pages)
+            except (ModelNotTrainedError, FetchError) as error:
+                raise PluginError(f"The draw page's assets: {error}") from None
+            self.draw_manifest = assets.manifest
+            directory = draw.assets_dir(self.config.draw_page)
+            manifest = json.dumps(assets.manifest, indent=2)
+            files.append(File.generated(config, directory + draw.MANIFEST, content=manifest))
+            for uri, path in assets.files.items():
+                files.append(File.generated(config, uri, abs_src_path=str(path)))
         return files
 
     def on_page_markdown(self, markdown: str, page: Page, **kwargs: Any) -> str:
-        return report.fill_markers(markdown, self.executed.values())
+        markdown = report.fill_markers(markdown, self.executed.values())
+        if page.file.src_uri == self.config.draw_page:
+            markdown = draw.fill_markers(
+                markdown, page.file.src_uri, self.draw_manifest, self.titles
+            )
+        return markdown
 
     def on_page_content(self, html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
         src = page.file.src_uri

@@ -33,6 +33,8 @@ _REPORTED_VERSIONS = (
     "mkdocs",
     "mkdocs-material",
     "mkdocs-jupyter",
+    "tf2onnx",
+    "onnx",
 )
 
 

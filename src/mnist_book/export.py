@@ -1,0 +1,158 @@
+"""Trained models as ONNX files, to run them outside Python (in the browser, on the draw page).
+
+`exported_onnx(name, config)` takes the training from the model cache (it never trains) and
+exports it with Keras's own ``model.export(format="onnx")``, which converts through tf2onnx.
+The file is cached beside the trained models, keyed on the training and on the exporting code
+and libraries, so a build exports each model once. It is byte-stable: tf2onnx names some
+constants differently from one run to the next, so `canonical` renumbers the graph's names in
+the order the graph uses them. The input is called ``pixels`` and the output ``scores``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import tempfile
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from mnist_book import paths, training
+from mnist_book._keras import keras, tensorflow
+
+INPUT_NAME = "pixels"
+"""The name of an exported model's input: float32 pixels in [0, 1], batch first."""
+
+OUTPUT_NAME = "scores"
+"""The name of an exported model's output: (batch, 10) class scores."""
+
+_VERSIONED = ("keras", "tensorflow", "tensorflow-cpu", "tf2onnx", "onnx")
+
+
+class ModelNotTrainedError(Exception):
+    """The training to export is not in the model cache (exporting never trains)."""
+
+
+@dataclass(frozen=True)
+class OnnxModel:
+    """An exported model: its file, its input shape (without the batch) and its output layer.
+
+    `output` is the activation of the last layer, ``"softmax"`` (scores that sum to 1) or
+    ``"sigmoid"`` (ten independent scores in (0, 1)), read from the ONNX graph itself.
+    """
+
+    path: Path
+    input_shape: tuple[int, ...]
+    output: str
+
+
+def to_onnx(model: keras.Model) -> bytes:
+    """`model` as a canonical ONNX file (`canonical`), for any batch size."""
+    import onnx
+
+    signature = [tensorflow.TensorSpec((None, *model.input_shape[1:]), tensorflow.float32)]
+    with tempfile.TemporaryDirectory() as scratch, warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # tf2onnx on NumPy 2's np.object
+        path = Path(scratch) / "model.onnx"
+        model.export(path, format="onnx", input_signature=signature, verbose=False)
+        exported = onnx.load(path)
+    return canonical(exported).SerializeToString()
+
+
+def canonical(model: Any) -> Any:
+    """The ONNX `model` with every name given by position: the same model, the same bytes.
+
+    The input and output become `INPUT_NAME` and `OUTPUT_NAME`, every other tensor ``t0``,
+    ``t1``... in the order the nodes use them, each node ``<op>_<index>``; initializers are
+    sorted by their new names, the batch dimension is called ``batch``, and the converter's
+    notes (doc strings) are dropped. Changed in place and returned.
+    """
+    graph = model.graph
+    if len(graph.input) != 1 or len(graph.output) != 1:
+        raise ValueError(f"Expected one input and one output, got {graph.input} {graph.output}")
+    names = {graph.input[0].name: INPUT_NAME, graph.output[0].name: OUTPUT_NAME}
+
+    def rename(name: str) -> str:
+        return names.setdefault(name, f"t{len(names) - 2}") if name else name
+
+    for index, node in enumerate(graph.node):
+        node.input[:] = [rename(name) for name in node.input]
+        node.output[:] = [rename(name) for name in node.output]
+        node.name = f"{node.op_type}_{index}"
+    initializers = sorted(graph.initializer, key=lambda tensor: int(rename(tensor.name)[1:]))
+    for tensor in initializers:
+        tensor.name = rename(tensor.name)
+    graph.ClearField("initializer")
+    graph.initializer.extend(initializers)
+    for value in (*graph.input, *graph.output, *graph.value_info):
+        value.name = rename(value.name)
+        for axis, dim in enumerate(value.type.tensor_type.shape.dim):
+            if dim.HasField("dim_param"):  # tf2onnx numbers unknown sizes per process
+                dim.dim_param = "batch" if axis == 0 else f"size{axis}"
+    for node in graph.node:
+        node.doc_string = ""
+    graph.doc_string = ""  # names the traced function, numbered per process
+    return model
+
+
+EXPORT_PROCEDURE = (to_onnx, canonical)
+"""The code that turns a trained model into ONNX bytes, part of an export's cache key."""
+
+
+def describe(path: Path) -> OnnxModel:
+    """The input shape and output activation of the exported model at `path`."""
+    import onnx
+
+    graph = onnx.load(path).graph
+    dims = graph.input[0].type.tensor_type.shape.dim[1:]
+    last = next(node for node in graph.node if OUTPUT_NAME in node.output)
+    return OnnxModel(path, tuple(dim.dim_value for dim in dims), last.op_type.lower())
+
+
+def exported_onnx(name: str, config: training.TrainConfig | None = None) -> OnnxModel:
+    """The ONNX export of training `name` with `config` (default: its recipe), cached.
+
+    Raises `ModelNotTrainedError` when the model cache does not hold that training.
+    """
+    config = config or training.recipe(name)
+    key = _export_key(name, config)
+    path = paths.cache_dir() / "onnx" / f"{name}-{key[:20]}.onnx"
+    if not path.is_file():
+        result = training.load_cached(name, config)
+        if result is None:
+            raise ModelNotTrainedError(
+                f"Cannot export {name} ({json.dumps(asdict(config))}): that training is not in "
+                f"the model cache {paths.cache_dir() / 'models'}, and exporting never trains. "
+                f"Train it first: build the site with its pages executed (delete the page "
+                f"cache, .cache/mnist-book/pages, if they were taken from it) or call "
+                f"mnist_book.training.train({name!r}, config)."
+            )
+        _write_atomically(path, to_onnx(result.model))
+    return describe(path)
+
+
+def _export_key(name: str, config: training.TrainConfig) -> str:
+    """A hash of the training and of everything that turns it into ONNX bytes."""
+    versions = {}
+    for package in _VERSIONED:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    identity = {
+        "training": training.cache_key(name, config),
+        "code": [training.code_fingerprint(step) for step in EXPORT_PROCEDURE],
+        "versions": versions,
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as stream:
+        stream.write(content)
+    os.chmod(stream.name, 0o644)
+    os.replace(stream.name, path)

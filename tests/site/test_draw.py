@@ -1,0 +1,224 @@
+"""The draw page's assets: every model of the build's results, exported, in a manifest.
+
+The models are trained here for one epoch on 2,000 images, in a cache of this module's own;
+the runtime is a small tarball laid out like the npm package, named by MNIST_BOOK_ORT_WEB_DIR.
+"""
+
+import base64
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from mnist_book import fetch
+from mnist_book.export import ModelNotTrainedError
+from mnist_book.paths import CACHE_DIR_ENV, ORT_WEB_DIR_ENV
+from mnist_book.site import draw, ort_web
+from mnist_book.site.page_cache import ExecutedPage
+from mnist_book.training import TrainConfig, train
+
+pytestmark = pytest.mark.slow
+
+TINY = TrainConfig(epochs=1, train_size=2_000)
+OTHER = TrainConfig(epochs=2, train_size=2_000)
+TITLES = {"a.py": "Page A", "b.py": "Page B"}
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory, mnist_dir):
+    """Two executed pages: a.py trains single_layer; b.py trains convnet twice and single_layer."""
+    cache = tmp_path_factory.mktemp("cache")
+    runtime = tmp_path_factory.mktemp("runtime")
+    with tarfile.open(runtime / ort_web.TARBALL, "w:gz") as archive:
+        for name in ort_web.FILES:
+            content = f"the content of {name}".encode()
+            info = tarfile.TarInfo(f"package/dist/{name}")
+            info.size = len(content)
+            archive.addfile(info, io.BytesIO(content))
+    digest = hashlib.sha512((runtime / ort_web.TARBALL).read_bytes()).hexdigest()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_DIR_ENV, str(cache))
+        patch.setenv(ORT_WEB_DIR_ENV, str(runtime))
+        integrity = "sha512-" + base64.b64encode(bytes.fromhex(digest)).decode()
+        patch.setattr(ort_web, "INTEGRITY", integrity)
+
+        def result(name, config):
+            return train(name, config, log=lambda line: None).summary()
+
+        single = result("single_layer", TINY)
+        yield [
+            ExecutedPage("a.py", Path("a.ipynb"), 1.0, [single]),
+            ExecutedPage(
+                "b.py",
+                Path("b.ipynb"),
+                1.0,
+                [result("convnet", TINY), single, result("convnet", OTHER)],
+            ),
+        ]
+
+
+@pytest.fixture(scope="module")
+def assets(pages):
+    return draw.page_assets("draw.md", pages)
+
+
+def test_every_trained_model_once_in_the_order_the_pages_trained_them(assets):
+    models = assets.manifest["models"]
+    assert [(m["name"], m["epochs"], m["page"]) for m in models] == [
+        ("single_layer", 1, "a.py"),
+        ("convnet", 1, "b.py"),
+        ("convnet", 2, "b.py"),
+    ]
+    # Two trainings of one model are told apart by their epochs; a single one by its name.
+    assert [m["label"] for m in models] == [
+        "single_layer",
+        "convnet (1 epochs)",
+        "convnet (2 epochs)",
+    ]
+
+
+def test_manifest_entries_come_from_the_results_and_the_exported_files(pages, assets):
+    results = {(r["name"], r["epochs"]): r for page in pages for r in page.results}
+    for model in assets.manifest["models"]:
+        result = results[(model["name"], model["epochs"])]
+        assert model["test_accuracy"] == result["test_accuracy"]
+        assert model["params"] == result["params"]
+        path = assets.files["draw/" + model["file"]]
+        content = path.read_bytes()
+        assert model["bytes"] == len(content)
+        assert (
+            model["file"]
+            == f"models/{model['name']}-{hashlib.sha256(content).hexdigest()[:12]}.onnx"
+        )
+    single, convnet, _ = assets.manifest["models"]
+    assert (single["input_shape"], single["output"]) == ([784], "sigmoid")
+    assert (convnet["input_shape"], convnet["output"]) == ([28, 28, 1], "softmax")
+    json.dumps(assets.manifest)  # published as JSON
+
+
+def test_runtime_files_are_published_beside_the_models(assets):
+    runtime = assets.manifest["runtime"]
+    assert runtime["version"] == ort_web.VERSION
+    for role, name in zip(("module", "wasm"), ort_web.FILES, strict=True):
+        path = assets.files[f"draw/{runtime[role]['file']}"]
+        assert path.name == name and path.read_bytes() == f"the content of {name}".encode()
+        assert runtime[role]["bytes"] == path.stat().st_size
+
+
+def test_a_model_missing_from_the_cache_fails_with_what_to_do(pages, tmp_path, monkeypatch):
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "empty-cache"))
+    with pytest.raises(ModelNotTrainedError, match=r"single_layer.*never trains"):
+        draw.page_assets("draw.md", pages)
+
+
+def test_no_runtime_anywhere_fails_naming_the_registry_and_the_variable(pages, monkeypatch):
+    monkeypatch.delenv(ORT_WEB_DIR_ENV)
+    monkeypatch.setattr(ort_web, "REGISTRY", "http://127.0.0.1:9/")  # the discard port: refused
+    with pytest.raises(fetch.NotFoundError) as caught:
+        draw.page_assets("draw.md", pages)
+    assert ORT_WEB_DIR_ENV in str(caught.value) and "127.0.0.1:9/" in str(caught.value)
+
+
+def test_markers_become_the_models_table_and_the_framing_sentence(assets):
+    framing = {
+        "images": 10_000,
+        "longest_side": 20,
+        "at_longest_side": 0.9997,
+        "centre_of_mass": (13.99, 14.01),
+        "within_one_pixel": 1.0,
+    }
+    markdown = "<!-- mnist-book:digit-framing -->\n\n<!-- mnist-book:draw-models -->"
+    filled = draw.fill_markers(markdown, "draw.md", assets.manifest, TITLES, lambda: framing)
+    assert "<!--" not in filled
+    single = assets.manifest["models"][0]
+    assert (
+        f"| `single_layer` | [Page A](a.py) | {single['test_accuracy']:.2%} | sigmoid | 784 "
+        f"| [{single['bytes'] / 1000:,.0f} kB](draw/{single['file']}) |"
+    ) in filled
+    assert "| `convnet (2 epochs)` | [Page B](b.py) |" in filled
+    assert "99.97% of them are exactly 20" in filled and "row 14.0, column 14.0" in filled
+    assert f"onnxruntime-web {ort_web.VERSION}" in filled
+    assert draw.fill_markers("no markers", "draw.md", assets.manifest, TITLES) == "no markers"
+
+
+def test_the_framing_measures_the_real_test_digits(mnist_dir):
+    filled = draw.fill_markers("<!-- mnist-book:digit-framing -->", "draw.md", None, {})
+    assert filled.startswith("In the 10,000 test images, no digit's ink is taller or wider than 20")
+
+
+# --- a whole site with a draw page ------------------------------------------------------------
+
+SITE_YML = """\
+site_name: test site
+nav:
+  - Page: page.py
+  - Draw: draw.md
+plugins:
+  - mnist-book:
+      draw_page: draw.md
+  - mkdocs-jupyter:
+      execute: false
+"""
+PAGE = """\
+# %%
+from mnist_book.training import TrainConfig, train
+train("single_layer", TrainConfig(epochs=1, train_size=2_000)).test_accuracy
+"""
+DRAW = """\
+# Draw
+
+[The models](draw/models.json)
+
+<!-- mnist-book:draw-models -->
+"""
+
+
+def make_site(root: Path) -> Path:
+    (root / "docs").mkdir(parents=True)
+    (root / "mkdocs.yml").write_text(SITE_YML)
+    (root / "docs" / "page.py").write_text(PAGE)
+    (root / "docs" / "draw.md").write_text(DRAW)
+    return root
+
+
+def test_a_site_publishes_the_models_its_pages_trained(tmp_path, pages, monkeypatch):
+    """Built in this process, with the module's runtime tarball and cache (`pages`)."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    site = make_site(tmp_path / "site-root")
+    build(load_config(str(site / "mkdocs.yml"), site_dir=str(site / "site")))
+    published = site / "site" / "draw"
+    manifest = json.loads((published / "models.json").read_text())
+    (model,) = manifest["models"]
+    assert (model["name"], model["page"], model["epochs"]) == ("single_layer", "page.py", 1)
+    assert (published / model["file"]).read_bytes()[:2] == b"\x08\x08"  # ONNX: ir_version field
+    for role in ("module", "wasm"):
+        assert (published / manifest["runtime"][role]["file"]).is_file()
+    html = (published / "index.html").read_text()
+    assert f"{model['test_accuracy']:.2%}" in html and "<table>" in html
+    assert 'href="models.json"' in html  # the page's link, resolved by mkdocs
+
+
+def test_a_missing_runtime_fails_the_build_saying_what_to_do(tmp_path, isolated_cache):
+    site = make_site(tmp_path / "site-root")
+    offline = tmp_path / "offline"
+    offline.mkdir()
+    env = {**os.environ, ORT_WEB_DIR_ENV: str(offline)}
+    built = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(site / "mkdocs.yml")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode != 0
+    for expected in ("The draw page's assets", ORT_WEB_DIR_ENV, str(offline), ort_web.TARBALL):
+        assert expected in built.stderr
+    assert not (site / "site" / "draw" / "index.html").exists()
