@@ -211,7 +211,7 @@ def train(
     config = config or recipe(name)
     if use_cache:
         entry = _entry(name, config)
-        with _locked(entry.with_name(entry.name + ".lock")):
+        with _locked(_entry_lock(entry)):
             result = _load_entry(entry, name, config)
             if result is None:
                 result = _train_and_evaluate(name, config, log)
@@ -255,13 +255,18 @@ def load_cached(name: str, config: TrainConfig | None = None) -> TrainResult | N
     entry = _entry(name, config)
     if not entry.exists():
         return None
-    with _locked(entry):
+    with _locked(_entry_lock(entry)):
         return _load_entry(entry, name, config)
 
 
 def _entry(name: str, config: TrainConfig) -> Path:
     """The cache directory of training `name` with `config`."""
     return paths.cache_dir() / "models" / f"{name}-{cache_key(name, config)[:20]}"
+
+
+def _entry_lock(entry: Path) -> Path:
+    """The lock file of a cache entry, held while it is read or written."""
+    return entry.with_name(entry.name + ".lock")
 
 
 def _train_and_evaluate(name: str, config: TrainConfig, log: Callable[[str], None]) -> TrainResult:

@@ -17,10 +17,14 @@ The page's Markdown may hold two markers, filled from the build like `report`'s:
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.structure.files import File
 
 from mnist_book import data, export, models
 from mnist_book.site import ort_web, report
@@ -97,6 +101,15 @@ def page_assets(page: str, pages: Iterable[ExecutedPage]) -> DrawAssets:
         "models": entries,
     }
     return DrawAssets(manifest, files)
+
+
+def site_files(assets: DrawAssets, page: str, config: MkDocsConfig) -> list[File]:
+    """The files mkdocs publishes for the page: its manifest, the models, the runtime."""
+    manifest = json.dumps(assets.manifest, indent=2)
+    published = [File.generated(config, assets_dir(page) + MANIFEST, content=manifest)]
+    for uri, path in assets.files.items():
+        published.append(File.generated(config, uri, abs_src_path=str(path)))
+    return published
 
 
 def fill_markers(

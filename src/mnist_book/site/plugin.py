@@ -9,7 +9,6 @@ the trained models and their browser runtime for the "draw a digit" page.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -95,11 +94,8 @@ class MnistBookPlugin(BasePlugin[PluginConfig]):
             except (ModelNotTrainedError, FetchError) as error:
                 raise PluginError(f"The draw page's assets: {error}") from None
             self.draw_manifest = assets.manifest
-            directory = draw.assets_dir(self.config.draw_page)
-            manifest = json.dumps(assets.manifest, indent=2)
-            files.append(File.generated(config, directory + draw.MANIFEST, content=manifest))
-            for uri, path in assets.files.items():
-                files.append(File.generated(config, uri, abs_src_path=str(path)))
+            for file in draw.site_files(assets, self.config.draw_page, config):
+                files.append(file)
         return files
 
     def on_page_markdown(self, markdown: str, page: Page, **kwargs: Any) -> str:
