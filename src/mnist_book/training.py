@@ -115,7 +115,7 @@ def recipe(name: str) -> TrainConfig:
     return RECIPES[name]
 
 
-def cache_key(name: str, config: TrainConfig) -> str:
+def cache_key(name: str, config: TrainConfig, distribution: dict[str, Any] | None = None) -> str:
     """A hash of everything that determines the result of training `name` with `config`.
 
     That is: the model as Keras serialises it once compiled for `config` (architecture,
@@ -124,6 +124,10 @@ def cache_key(name: str, config: TrainConfig) -> str:
     (`TRAINING_PROCEDURE`) and the versions of Keras, TensorFlow and NumPy. Nothing else:
     a change to a docstring, a comment, a log line or a module that does not train
     keeps the key, and the trained model with it.
+
+    A distributed training adds its `distribution` (`mnist_book.distributed.key_material`:
+    strategy, workers, replicas, batches, its own training procedure); without one, the key
+    is what it has always been.
     """
     model = _build(name, config, min(config.train_size or data.TRAIN_IMAGES, data.TRAIN_IMAGES))
     identity = {
@@ -138,6 +142,8 @@ def cache_key(name: str, config: TrainConfig) -> str:
         "procedure": [code_fingerprint(step) for step in TRAINING_PROCEDURE],
         "versions": [keras.__version__, tensorflow.__version__, np.__version__],
     }
+    if distribution is not None:
+        identity["distribution"] = distribution
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 
@@ -221,9 +227,9 @@ def cached_result(name: str, config: TrainConfig | None = None) -> dict[str, Any
     return stored
 
 
-def _entry(name: str, config: TrainConfig) -> Path:
-    """The cache directory of training `name` with `config`."""
-    return paths.cache_dir() / "models" / f"{name}-{cache_key(name, config)[:20]}"
+def _entry(name: str, config: TrainConfig, distribution: dict[str, Any] | None = None) -> Path:
+    """The cache directory of training `name` with `config` (and `distribution`, if any)."""
+    return paths.cache_dir() / "models" / f"{name}-{cache_key(name, config, distribution)[:20]}"
 
 
 def _train_and_evaluate(name: str, config: TrainConfig, log: Callable[[str], None]) -> TrainResult:
