@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from mnist_book import data, models, paths, run_log, training
 from mnist_book._keras import keras
@@ -104,8 +105,46 @@ class DistributedResult(TrainResult):
 
     @property
     def samples_per_second(self) -> float:
-        """Training images per second over the epochs (validation excluded)."""
-        return self.history["images"][0] / float(np.mean(self.history["seconds"]))
+        """Training images per second, averaged over the epochs (`samples_per_second`)."""
+        return samples_per_second(self)
+
+
+def samples_per_second(result: TrainResult) -> float:
+    """Training images per second of `result`, any training: images per epoch / seconds.
+
+    An epoch's seconds include its validation pass, as `train` and Keras measure them.
+    """
+    images = result.history.get("images")
+    if images is None:  # a `training.train` result: every training image, as Keras splits
+        total = min(result.config.train_size or data.TRAIN_IMAGES, data.TRAIN_IMAGES)
+        images = [math.ceil(total * (1 - result.config.validation_split))]
+    return images[0] / float(np.mean(result.history["seconds"]))
+
+
+def comparison(results: dict[str, TrainResult]) -> pd.DataFrame:
+    """One row per labelled result: how it was spread, its accuracy and its throughput.
+
+    The speed-up and scaling efficiency (speed-up / replicas) are relative to the first
+    row, the single-replica baseline.
+    """
+    rows = []
+    for result in results.values():
+        distribution = getattr(result, "distribution", None)
+        replicas = distribution.replicas if distribution else 1
+        rows.append(
+            {
+                "replicas": replicas,
+                "global batch": result.config.batch_size,
+                "per replica": result.config.batch_size // replicas,
+                "epochs": result.config.epochs,
+                "test accuracy": result.test_accuracy,
+                "images/s": samples_per_second(result),
+            }
+        )
+    table = pd.DataFrame(rows, index=pd.Index(list(results), name="trained on"))
+    table["speed-up"] = table["images/s"] / table["images/s"].iloc[0]
+    table["efficiency"] = table["speed-up"] / table["replicas"]
+    return table
 
 
 # Strategies ---------------------------------------------------------------------------------
@@ -439,6 +478,7 @@ def _fit_distributed(
     number, the same on every worker, and keeps whole global batches only; worker w takes
     the w-th group of per-replica batches of every step (`tf.data.Dataset.shard`), so each
     image of a step is seen by exactly one replica. Every worker resumes from `checkpoint`,
+    which the chief writes after each epoch. Validation and test use a plain copy of the
     model (`evaluator`), which is also the model returned.
     """
     (x_train, y_train), (x_test, y_test) = load_mnist()
