@@ -213,6 +213,32 @@ def test_a_crashed_worker_fails_the_other_within_60_s(isolated_cache, no_orphans
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
+def test_no_worker_outlives_its_launcher(isolated_cache, no_orphans, stop):
+    """Ctrl-C stops the workers; even a launcher killed outright takes them with it."""
+    code = (
+        "import sys; from mnist_book.cli import main; "
+        "sys.exit(main(['train', 'convnet', '--workers', '2', '--epochs', '20', "
+        "'--train-size', '3000', '--batch-size', '64']))"
+    )
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    for line in launcher.stdout:
+        if line.startswith("Epoch  1/20"):
+            break
+    assert len(marked_processes(no_orphans)) == 3  # the launcher and its two workers
+    launcher.send_signal(stop)
+    err = launcher.communicate(timeout=60)[1]
+    if stop == signal.SIGINT:
+        assert launcher.returncode == 130 and err.endswith("mnist-book: interrupted\n")
+    deadline = time.monotonic() + 10
+    while marked_processes(no_orphans) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not marked_processes(no_orphans)
+
+
+@pytest.mark.slow
 def test_killed_worker_then_restart_resumes_and_ends_as_uninterrupted(
     isolated_cache, tmp_path, monkeypatch, no_orphans
 ):

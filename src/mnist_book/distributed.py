@@ -282,7 +282,11 @@ def describe(strategy: tf.distribute.Strategy) -> Distribution:
         tf.DeviceSpec.from_string(device).replace(job=None, replica=None, task=None).to_string()
         for device in extended.worker_devices
     )
-    workers = int(getattr(extended, "_num_workers", 1))
+    resolver = strategy.cluster_resolver
+    workers = 1
+    if resolver is not None and resolver.task_type:
+        jobs = resolver.cluster_spec().as_dict()
+        workers = len(jobs.get("chief", [])) + len(jobs.get("worker", []))
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         kind = "multi_worker"
     elif isinstance(strategy, tf.distribute.MirroredStrategy):
