@@ -119,6 +119,55 @@ def test_distribution_enters_the_cache_key_only_when_given():
     assert distributed.key_material(on_gpus, SMALL) == distributed.key_material(mirrored, SMALL)
 
 
+def test_tf_config_that_does_not_describe_this_worker_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("TF_CONFIG", launch.tf_config(["127.0.0.1:1", "127.0.0.1:2"], 2))
+    with pytest.raises(distributed.ClusterError, match="TF_CONFIG does not describe this worker"):
+        distributed.cluster_resolver()
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(distributed.ClusterError, match="expected"):
+        distributed.cluster_resolver()
+    monkeypatch.delenv("TF_CONFIG")
+    monkeypatch.delenv("SLURM_PROCID", raising=False)
+    with pytest.raises(distributed.ClusterError, match="set TF_CONFIG on every worker"):
+        distributed.cluster_resolver()
+
+
+def test_slurm_tasks_become_workers(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    slurm = {
+        "SLURM_PROCID": "1",
+        "SLURM_STEP_NUM_TASKS": "2",
+        "SLURM_STEP_NODELIST": "node[07-08]",
+        "SLURM_STEP_TASKS_PER_NODE": "1(x2)",
+    }
+    for name, value in slurm.items():
+        monkeypatch.setenv(name, value)
+    resolver = distributed.cluster_resolver()
+    assert resolver.cluster_spec().as_dict() == {"worker": ["node07:8888", "node08:8888"]}
+    assert (resolver.task_type, resolver.task_id) == ("worker", 1)
+
+
+def test_comparison_measures_throughput_against_the_first_row():
+    def trained(seconds, replicas=None):
+        history = {"seconds": seconds}
+        result = training.TrainResult("convnet", SMALL, None, history, 0.2, 0.95, 9.0, 1, False)
+        if replicas is None:
+            return result
+        history["images"] = [5_376.0] * len(seconds)
+        spread = distributed.Distribution("mirrored", 1, replicas, ("/device:CPU:0",))
+        return distributed.DistributedResult(
+            **vars(result), distribution=spread, replica_weights=[]
+        )
+
+    table = distributed.comparison({"one": trained([2.0, 1.0], 1), "two": trained([3.0, 3.0], 2)})
+    assert table["images/s"].tolist() == [5_376 / 1.5, 5_376 / 3.0]
+    assert table["speed-up"].tolist() == [1.0, 0.5]
+    assert table["efficiency"].tolist() == [1.0, 0.25]
+    assert table["per replica"].tolist() == [64, 32]
+    fit = trained([4.5])  # a model.fit result: every image of the split, as Keras counts
+    assert distributed.samples_per_second(fit) == 2_700 / 4.5
+
+
 # One process ---------------------------------------------------------------------------------
 
 

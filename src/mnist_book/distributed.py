@@ -45,6 +45,9 @@ from mnist_book.training import TrainConfig, TrainResult, recipe
 DEFAULT_TIMEOUT = 60.0
 """Seconds a worker waits for a peer that never starts or stops answering, then fails."""
 
+SLURM_PORT_BASE = 8888
+"""Under Slurm, the first task of each node listens on this port, the next on the next."""
+
 _CHECKPOINT_WEIGHTS = "checkpoint.npz"
 _CHECKPOINT_STATE = "checkpoint.json"
 
@@ -222,11 +225,40 @@ def cluster_resolver() -> tf.distribute.cluster_resolver.ClusterResolver:
             ) from None
         return resolvers.TFConfigClusterResolver()
     if "SLURM_PROCID" in os.environ:
-        gpus = len(tf.config.list_physical_devices("GPU"))
-        return resolvers.SlurmClusterResolver(gpus_per_node=gpus, gpus_per_task=None)
+        return _slurm_resolver()
     raise ClusterError(
         "No cluster described: set TF_CONFIG on every worker (see the README), or run "
         "under Slurm's srun."
+    )
+
+
+def _slurm_resolver() -> tf.distribute.cluster_resolver.ClusterResolver:
+    """One worker per task of the Slurm job step, on ports from `SLURM_PORT_BASE` per node."""
+    gpus = len(tf.config.list_physical_devices("GPU"))
+    if gpus:  # TensorFlow's resolver, which also shares the GPUs of a node among its tasks
+        return tf.distribute.cluster_resolver.SlurmClusterResolver(
+            port_base=SLURM_PORT_BASE, gpus_per_node=gpus
+        )
+    # TensorFlow's resolver places tasks along GPUs and finds none on a node without one.
+    from tensorflow.python.distribute.cluster_resolver import slurm_cluster_resolver as slurm
+
+    try:
+        hosts = slurm.expand_hostlist(os.environ["SLURM_STEP_NODELIST"])
+        counts = slurm.expand_tasks_per_node(os.environ["SLURM_STEP_TASKS_PER_NODE"])
+        rank = int(os.environ["SLURM_PROCID"])
+    except (KeyError, ValueError) as error:
+        raise ClusterError(
+            f"Slurm's variables do not describe the job step ({error}): run the workers "
+            "with srun, one task per worker."
+        ) from None
+    workers = [
+        f"{host}:{SLURM_PORT_BASE + offset}"
+        for host, count in sorted(zip(hosts, counts, strict=True))
+        for offset in range(count)
+    ]
+    spec = tf.train.ClusterSpec({"worker": workers})
+    return tf.distribute.cluster_resolver.SimpleClusterResolver(
+        spec, task_type="worker", task_id=rank, rpc_layer="grpc"
     )
 
 
