@@ -45,6 +45,9 @@ from mnist_book.training import TrainConfig, TrainResult, recipe
 DEFAULT_TIMEOUT = 60.0
 """Seconds a worker waits for a peer that never starts or stops answering, then fails."""
 
+SAVED_TO = "Saved in the model cache: "
+"""How the chief of several workers says where it stored the result (a line of its log)."""
+
 SLURM_PORT_BASE = 8888
 """Under Slurm, the first task of each node listens on this port, the next on the next."""
 
@@ -396,6 +399,8 @@ def train(
         result = _train_and_evaluate(name, config, strategy, checkpoint, log, chief)
         if chief and use_cache:
             training._save_entry(entry, result)
+            if entry.is_dir():  # where the local launcher finds the result
+                log(f"{SAVED_TO}{entry}")
     if checkpoint is not None and chief:
         _remove_checkpoint(checkpoint)
     log(_result_line(result))

@@ -29,6 +29,7 @@ from pathlib import Path
 from mnist_book import data, paths, run_log, training
 from mnist_book.distributed import (
     DEFAULT_TIMEOUT,
+    SAVED_TO,
     DistributedResult,
     Distribution,
     entry_path,
@@ -151,10 +152,13 @@ def _launch(
         environments.append(env)
     with _running(command, environments) as group:
         group.wait(log, timeout)
-    result = load_cached(entry, name, config)
+    # Where the chief says it stored the result: the same entry, unless the package
+    # changed on disk since this process imported it (the workers run the new code).
+    stored = Path(group.saved_to or entry)
+    result = load_cached(stored, name, config)
     if result is None:
         raise WorkerFailed(
-            f"The workers finished, but the chief stored no result in {entry}: is the "
+            f"The workers finished, but the chief stored no result in {stored}: is the "
             f"model cache writable? (set {paths.CACHE_DIR_ENV})"
         )
     return replace(result, from_cache=False)
@@ -167,6 +171,7 @@ class _WorkerGroup:
         self.processes = processes
         self.lines: queue.Queue[tuple[int, str]] = queue.Queue()
         self.tails = [deque[str](maxlen=_TAIL_LINES) for _ in processes]
+        self.saved_to: str | None = None
         self.readers = [
             threading.Thread(target=self._read, args=(index,), daemon=True)
             for index in range(len(processes))
@@ -189,6 +194,8 @@ class _WorkerGroup:
             self.tails[index].append(line)
             if index == 0 and _is_report(line):
                 log(line)
+            if index == 0 and line.startswith(SAVED_TO):
+                self.saved_to = line.removeprefix(SAVED_TO)
 
     def wait(self, log: Callable[[str], None], timeout: float) -> None:
         """Until every worker has exited cleanly; `WorkerFailed` at the first that does not.
