@@ -38,11 +38,12 @@ Markdown(f"{strategy.num_replicas_in_sync} replicas: `{'`, `'.join(devices)}`")
 # equal: at the end, any replica's copy is *the* model.
 #
 # The sum is the right gradient only if each replica's loss is divided by the **global**
-# batch size, not by its own: with per-example losses $\ell_i$, replica *r* computes
-# $\sum_{i \in r} \ell_i / 128$, and the all-reduced sum over replicas is
-# $\sum_{i=1}^{128} \ell_i / 128$, the mean loss over the whole global batch, exactly as
-# one process computes it. Averaging per replica instead would make the gradient *N* times
-# too large. `tf.nn.compute_average_loss` does that division.
+# batch size, not by its own. Each replica adds up the losses of its 64 images and divides
+# by 128; the all-reduce adds the two results, which gives the sum of all 128 losses
+# divided by 128: the mean loss over the whole global batch, exactly what one process
+# computes. Dividing by its own 64 instead, each replica's gradient would be a mean, and
+# the all-reduce would add *N* means: a gradient *N* times too large.
+# `tf.nn.compute_average_loss` does that division.
 #
 # Keeping the global batch at 128 keeps the training what it was on one device: the same
 # number of steps per epoch, the same learning rate. Growing it with the replicas (64 per
@@ -147,9 +148,10 @@ plotting.model_comparison(list(table.index), list(table["test accuracy"]))
 # Speed is another matter.
 
 # %%
-gpus = [d for d in mirrored.distribution.devices if "GPU" in d]
+devices = mirrored.distribution.devices
+gpus = [device for device in devices if "GPU" in device]
 Markdown(
-    f"This page ran on **{mirrored.distribution.devices}** "
+    f"This page ran on `{'` and `'.join(devices)}` "
     f"({'GPUs' if gpus else 'logical CPU devices, no GPU'}), on a machine "
     f"with {os.cpu_count()} CPU cores. Two workers process "
     f"**{table.loc['2 workers', 'speed-up']:.2f}x** the images per second of "

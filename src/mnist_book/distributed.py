@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -192,11 +194,25 @@ def local_strategy(devices: int | None = None) -> tf.distribute.Strategy:
         if devices is not None and devices > len(gpus):
             raise ClusterError(f"{devices} devices asked for, but only {len(gpus)} GPU(s).")
         names = [f"/gpu:{index}" for index in range(devices or len(gpus))]
-        return tf.distribute.MirroredStrategy(names)
+        with _without_info_logs():
+            return tf.distribute.MirroredStrategy(names)
     names = split_cpu(devices or 2)
-    return tf.distribute.MirroredStrategy(
-        names, cross_device_ops=tf.distribute.ReductionToOneDevice()
-    )
+    with _without_info_logs():
+        return tf.distribute.MirroredStrategy(
+            names, cross_device_ops=tf.distribute.ReductionToOneDevice()
+        )
+
+
+@contextmanager
+def _without_info_logs() -> Iterator[None]:
+    """TensorFlow's Python INFO lines off (in a notebook its logger writes them to stdout)."""
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def one_device_strategy() -> tf.distribute.Strategy:
@@ -484,9 +500,10 @@ def _train_and_evaluate(
         )
     started = time.perf_counter()
     try:
-        model, history, test_loss, test_accuracy, proof = _fit_distributed(
-            name, config, strategy, checkpoint, log, chief
-        )
+        with _without_info_logs():
+            model, history, test_loss, test_accuracy, proof = _fit_distributed(
+                name, config, strategy, checkpoint, log, chief
+            )
     except tf.errors.OpError as error:
         raise _lost_peers(strategy.cluster_resolver, error) from None
     return DistributedResult(

@@ -26,12 +26,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from mnist_book import data, paths, run_log, training
+from mnist_book import data, paths, training
 from mnist_book.distributed import (
     DEFAULT_TIMEOUT,
     SAVED_TO,
     DistributedResult,
     Distribution,
+    _announce_loaded,
     entry_path,
     load_cached,
 )
@@ -57,9 +58,9 @@ def train_on_local_workers(
     """Train `name` with `MultiWorkerMirroredStrategy` on `workers` local processes.
 
     Each worker is one replica on the CPU, with ``cores / workers`` threads; the global
-    batch `config.batch_size` is split over the workers. With
-    `use_cache`, an identical training is loaded from the model cache, and an interrupted
-    one resumes from its last completed epoch. Raises `WorkerFailed` (naming the worker)
+    batch `config.batch_size` is split over the workers. With `use_cache`, an identical
+    training is loaded from the model cache, and an interrupted one resumes from its last
+    completed epoch. Raises `WorkerFailed` (naming the worker)
     when a worker fails; a peer that is missing or silent is detected within `timeout`.
     """
     config = config or recipe(name)
@@ -74,13 +75,7 @@ def train_on_local_workers(
     with training._locked(entry):
         cached = load_cached(entry, name, config)
         if cached is not None:
-            run_log.record("loaded", model=name)
-            log(f"Loaded {name} on {cached.description} from the cache.")
-            epochs = config.epochs
-            log(training._epoch_line(epochs - 1, epochs, cached.history))
-            log(f"Test accuracy {cached.test_accuracy:.2%}, test loss {cached.test_loss:.4f}.")
-            run_log.record(run_log.RESULT, **cached.summary())
-            return cached
+            return _announce_loaded(cached, log)
         return _launch(name, config, distribution, entry, timeout, log)
 
 
