@@ -75,14 +75,18 @@ Markdown(
 one = distributed.train("convnet", config, distributed.one_device_strategy())
 
 # %% [markdown]
-# ## Two devices in one process: `MirroredStrategy`
+# ## Two devices in one process
+#
+# `MirroredStrategy` keeps one copy of the model per device of this process and all-reduces
+# the gradients in memory.
 
 # %%
 mirrored = distributed.train("convnet", config, strategy)
 
 # %% [markdown]
-# ## Two worker processes: `MultiWorkerMirroredStrategy`
+# ## Two worker processes
 #
+# `MultiWorkerMirroredStrategy` does the same across processes, possibly on other machines.
 # Each worker is its own process, with its own TensorFlow, and finds the others through
 # `TF_CONFIG`, a JSON description of the cluster: the address of every worker and which one
 # it is. `launch.train_on_local_workers` starts two workers on free ports of `127.0.0.1`,
@@ -122,9 +126,9 @@ Markdown(
 # %% [markdown]
 # ## Accuracy and throughput
 #
-# The same two epochs on one replica, two devices and two workers, and for reference the
-# convnet as [its own page](convolutional-network.py) trained it with `model.fit` for its
-# full recipe:
+# The same two epochs (global batch 128) on one replica, two devices and two workers, and
+# for reference the convnet as [its own page](convolutional-network.py) trained it with
+# `model.fit` for its full recipe:
 
 # %%
 site = train("convnet")

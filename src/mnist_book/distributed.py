@@ -130,7 +130,7 @@ def samples_per_second(result: TrainResult) -> float:
 
 
 def comparison(results: dict[str, TrainResult]) -> pd.DataFrame:
-    """One row per labelled result: how it was spread, its accuracy and its throughput.
+    """One row per labelled result: replicas, batch per replica, accuracy, throughput.
 
     The speed-up and scaling efficiency (speed-up / replicas) are relative to the first
     row, the single-replica baseline.
@@ -142,9 +142,7 @@ def comparison(results: dict[str, TrainResult]) -> pd.DataFrame:
         rows.append(
             {
                 "replicas": replicas,
-                "global batch": result.config.batch_size,
                 "per replica": result.config.batch_size // replicas,
-                "epochs": result.config.epochs,
                 "test accuracy": result.test_accuracy,
                 "images/s": samples_per_second(result),
             }
