@@ -175,9 +175,10 @@ Markdown(
 #   replica waits for the slowest one before the next step. For a model this small, at
 #   about 3 ms of arithmetic per step, that overhead is a large share of the step.
 #
-# `python scripts/bench_distributed.py` measures the same three set-ups on the full
-# training set for one epoch; on the machine that built this site it gave the figures of
-# the [README](https://github.com/mnist-book/mnist-book#benchmark).
+# The figures above are this build's own, from two epochs that include TensorFlow's
+# start-up (tracing) and the validation passes, on a machine that may have been busy with
+# other work; `scripts/bench_distributed.py` measures the same three set-ups in fresh
+# processes on a second epoch and reports the load average beside each figure.
 #
 # ### What does scale
 #
