@@ -17,7 +17,7 @@ endif
 
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help install test test-all test-browser site serve bench bench-build bench-draw lint format clean
+.PHONY: help install test test-all test-browser site serve bench bench-build bench-draw bench-distributed lint format clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "mnist-book needs Python 3.11 or newer (PYTHON=$(PYTHON))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	@# Environments made before the switch to `tensorflow` have `tensorflow-cpu`, which installs
+	@# the same files: remove it first, or the two would overwrite each other (pyproject.toml).
+	$(BIN)/python -m pip uninstall --quiet --yes tensorflow-cpu 2>/dev/null || true
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $@
 
@@ -45,6 +48,9 @@ serve: $(STAMP)  ## Build, serve on http://127.0.0.1:8000/mnist-book/ and rebuil
 
 bench: $(STAMP)  ## Seconds per epoch and samples per second for every model.
 	$(BIN)/python scripts/bench_training.py
+
+bench-distributed: $(STAMP)  ## Samples per second: one process, two logical devices, two workers.
+	$(BIN)/python scripts/bench_distributed.py
 
 bench-build: $(STAMP)  ## Time cold, no-change, prose, page-code and package-edit rebuilds.
 	$(BIN)/python scripts/bench_build.py --sequential

@@ -2,9 +2,9 @@
 
 Importing TensorFlow 2.21 writes INFO lines (oneDNN, CPU features, an absl preamble) straight
 to file descriptor 2, where no Python-level setting reaches them, and a Jupyter kernel shows
-them to the reader as red stderr. They are written during the import alone, so the import
-runs with descriptor 2 pointed at a temporary file; if the import fails, what it wrote is
-replayed so nothing that explains the failure is lost.
+them to the reader as red stderr; so does CUDA's first probe for a GPU on a machine without
+one. Both happen here, with descriptor 2 pointed at a temporary file; if the import fails,
+what it wrote is replayed so nothing that explains the failure is lost.
 """
 
 from __future__ import annotations
@@ -29,6 +29,10 @@ def _import_quietly() -> tuple[ModuleType, ModuleType]:
         try:
             import keras
             import tensorflow
+
+            # Looking for GPUs loads CUDA, which on a machine without a GPU logs "failed call
+            # to cuInit" as an error, once per process: let it happen here, out of sight.
+            tensorflow.config.list_physical_devices("GPU")
         except BaseException:
             os.dup2(saved_stderr, 2)
             captured.seek(0)

@@ -1,7 +1,9 @@
 """The ``mnist-book`` command: the data, training and results, outside the site.
 
 - ``mnist-book data``: locate (downloading if needed) and verify the four MNIST files.
-- ``mnist-book train NAME``: train a registered model with the site's recipe, or overrides.
+- ``mnist-book train NAME``: train a registered model with the site's recipe, or overrides;
+  data-parallel with ``--devices N`` (local GPUs or logical CPUs), ``--workers N`` (local
+  worker processes) or ``--cluster`` (one worker of a cluster, from ``TF_CONFIG`` or Slurm).
 - ``mnist-book results``: the site's models as the trained-model cache holds them (never trains).
 
 Keras takes seconds to import, so it is imported inside the subcommands that need it:
@@ -131,6 +133,43 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="retrain even if the cache holds this training, and do not cache the result",
     )
+    distributed = train_parser.add_argument_group(
+        "data-parallel training (tf.distribute)",
+        "The batch size is then the global batch, split evenly over the replicas. A "
+        "training interrupted mid-way resumes from its last completed epoch when run again.",
+    )
+    where = distributed.add_mutually_exclusive_group()
+    where.add_argument(
+        "--devices",
+        type=_positive_int,
+        metavar="N",
+        help="MirroredStrategy over N local devices: the GPUs, or N logical CPU devices",
+    )
+    where.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="MultiWorkerMirroredStrategy over N worker processes on this machine",
+    )
+    where.add_argument(
+        "--cluster",
+        action="store_true",
+        help="run as one worker of a cluster described by TF_CONFIG (or Slurm's srun)",
+    )
+    distributed.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=60.0,
+        metavar="S",
+        help="seconds to wait for a worker that is missing or silent before failing "
+        "(default: %(default)g)",
+    )
+    distributed.add_argument(
+        "--save-model",
+        type=Path,
+        metavar="PATH",
+        help="also save the trained model to PATH (.keras); under --cluster, every worker does",
+    )
     train_parser.set_defaults(run=_run_train, command_parser=train_parser)
 
     results_parser = commands.add_parser(
@@ -208,6 +247,10 @@ def _run_train(args: argparse.Namespace) -> int:
         config = replace(training.recipe(args.name), **overrides)
     except ValueError as error:
         args.command_parser.error(str(error))  # exits with status 2
+    if args.devices or args.workers or args.cluster:
+        return _run_distributed(args, config)
+    if args.save_model:
+        args.command_parser.error("--save-model goes with --devices, --workers or --cluster")
     result = training.train(args.name, config, use_cache=args.use_cache)
     where = (
         "loaded from the cache" if result.from_cache else f"trained in {result.train_seconds:.1f} s"
@@ -217,6 +260,48 @@ def _run_train(args: argparse.Namespace) -> int:
         f"{result.test_loss:.4f}, {result.params:,} parameters, {_epochs(config.epochs)}, {where}."
     )
     return 0
+
+
+def _run_distributed(args: argparse.Namespace, config: Any) -> int:
+    """`mnist-book train --devices/--workers/--cluster`: a data-parallel training."""
+    from mnist_book import distributed, launch
+
+    try:
+        if args.workers:
+            result = launch.train_on_local_workers(
+                args.name,
+                config,
+                workers=args.workers,
+                use_cache=args.use_cache,
+                timeout=args.timeout,
+            )
+        else:
+            strategy = (
+                distributed.multi_worker_strategy(timeout=args.timeout)
+                if args.cluster
+                else distributed.local_strategy(args.devices)
+            )
+            result = distributed.train(args.name, config, strategy, use_cache=args.use_cache)
+    except ValueError as error:  # a global batch that does not split over the replicas
+        args.command_parser.error(str(error))
+    except (distributed.ClusterError, launch.WorkerFailed) as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 1
+    if args.save_model:
+        result.model.save(args.save_model)
+    fingerprints = set(result.replica_weights)
+    same = (
+        f"identical on all {len(result.replica_weights)} replicas"
+        if len(fingerprints) == 1
+        else "DIFFERENT across replicas"
+    )
+    print(
+        f"{result.name} on {result.description}: test accuracy {result.test_accuracy:.2%}, "
+        f"test loss {result.test_loss:.4f}, {_epochs(config.epochs)}, "
+        f"{result.samples_per_second:,.0f} images/s; weights {same} "
+        f"(sha256 {', '.join(sorted(fingerprints))})."
+    )
+    return 0 if len(fingerprints) == 1 else 1
 
 
 def _epochs(count: int) -> str:
@@ -267,3 +352,7 @@ def _results_table(rows: list[dict[str, Any]], models_dir: Path) -> str:
         )
         lines.append(f"{row['name']:<{width}}  " + "  ".join(f"{cell:>13}" for cell in cells))
     return "\n".join(lines)
+
+
+if __name__ == "__main__":  # `python -m mnist_book.cli`, as the local workers run it
+    sys.exit(main())

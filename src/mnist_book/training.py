@@ -139,7 +139,7 @@ def recipe(name: str) -> TrainConfig:
     return RECIPES[name]
 
 
-def cache_key(name: str, config: TrainConfig) -> str:
+def cache_key(name: str, config: TrainConfig, distribution: dict[str, Any] | None = None) -> str:
     """A hash of everything that determines the result of training `name` with `config`.
 
     That is: the model as Keras serialises it once compiled for `config` (architecture,
@@ -148,6 +148,10 @@ def cache_key(name: str, config: TrainConfig) -> str:
     (`TRAINING_PROCEDURE`) and the versions of Keras, TensorFlow and NumPy. Nothing else:
     a change to a docstring, a comment, a log line or a module that does not train
     keeps the key, and the trained model with it.
+
+    A distributed training adds its `distribution` (`mnist_book.distributed.key_material`:
+    strategy, workers, replicas, batches, its own training procedure); without one, the key
+    is what it has always been.
     """
     model = _build(name, config, min(config.train_size or data.TRAIN_IMAGES, data.TRAIN_IMAGES))
     identity = {
@@ -162,6 +166,8 @@ def cache_key(name: str, config: TrainConfig) -> str:
         "procedure": [code_fingerprint(step) for step in TRAINING_PROCEDURE],
         "versions": [keras.__version__, tensorflow.__version__, np.__version__],
     }
+    if distribution is not None:
+        identity["distribution"] = distribution
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 
@@ -259,9 +265,9 @@ def load_cached(name: str, config: TrainConfig | None = None) -> TrainResult | N
         return _load_entry(entry, name, config)
 
 
-def _entry(name: str, config: TrainConfig) -> Path:
-    """The cache directory of training `name` with `config`."""
-    return paths.cache_dir() / "models" / f"{name}-{cache_key(name, config)[:20]}"
+def _entry(name: str, config: TrainConfig, distribution: dict[str, Any] | None = None) -> Path:
+    """The cache directory of training `name` with `config` (and `distribution`, if any)."""
+    return paths.cache_dir() / "models" / f"{name}-{cache_key(name, config, distribution)[:20]}"
 
 
 def _entry_lock(entry: Path) -> Path:

@@ -12,6 +12,10 @@ def test_each_event_is_one_line_naming_page_model_and_epoch():
     assert progress.describe(page, {"event": "training", "model": "convnet", "epochs": 15}) == (
         "convnet.py: training convnet for 15 epochs"
     )
+    spread = {"event": "training", "model": "convnet", "epochs": 2, "distribution": "2 workers"}
+    assert (
+        progress.describe(page, spread) == "convnet.py: training convnet on 2 workers for 2 epochs"
+    )
     epoch = {"event": "epoch", "model": "convnet", "epoch": 3, "epochs": 15, "val_accuracy": 0.9871}
     assert progress.describe(page, epoch) == (
         "convnet.py: convnet epoch 3/15, validation accuracy 98.71%"

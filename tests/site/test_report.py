@@ -52,3 +52,16 @@ def test_markers_are_replaced_by_their_tables():
 def test_build_info_lists_versions_and_checksums():
     text = report.build_info(report.build_information())
     assert "| numpy |" in text and "`train-images-idx3-ubyte.gz`" in text
+
+
+def test_a_data_parallel_training_is_its_own_row_saying_where_it_ran():
+    workers = {
+        **result("m1", 0.9),
+        "distribution": {"strategy": "multi_worker", "description": "2 workers, 2 replicas (CPU)"},
+    }
+    pages = [*PAGES, ExecutedPage("d.py", Path("d.ipynb"), 1.0, [workers, workers])]
+    listed = report.model_results(pages)
+    assert [entry.get("distribution") is not None for entry in listed] == [False, False, True]
+    table = report.results_table(listed).splitlines()
+    assert table[2].startswith("| `m1` | 90.00%")
+    assert table[4].startswith("| `m1` on 2 workers, 2 replicas (CPU) | 90.00%")

@@ -21,7 +21,8 @@ def describe(page: str, event: dict[str, Any]) -> str | None:
     """The progress line for one run-log `event` of `page`, or None for an unknown event."""
     model, kind = event.get("model") or event.get("name"), event.get("event")
     if kind == "training":
-        return f"{page}: training {model} for {event['epochs']} epochs"
+        where = f" on {event['distribution']}" if event.get("distribution") else ""
+        return f"{page}: training {model}{where} for {event['epochs']} epochs"
     if kind == "epoch":
         accuracy = event.get("val_accuracy")
         validation = f", validation accuracy {accuracy:.2%}" if accuracy is not None else ""

@@ -41,12 +41,14 @@ _REPORTED_VERSIONS = (
 def model_results(pages: Iterable[ExecutedPage]) -> list[dict[str, Any]]:
     """One entry per model trained for the site, in the order the pages trained them.
 
-    A model trained (or loaded) by several pages with the same configuration is listed once.
+    A model trained (or loaded) by several pages with the same configuration (and the same
+    distribution, for a data-parallel training) is listed once.
     """
     unique: dict[str, dict[str, Any]] = {}
     for page in pages:
         for result in page.results:
-            identity = json.dumps(result["config"], sort_keys=True) + result["name"]
+            trained = [result["config"], result.get("distribution")]
+            identity = json.dumps(trained, sort_keys=True) + result["name"]
             unique.setdefault(identity, result)
     return list(unique.values())
 
@@ -94,8 +96,12 @@ def results_table(results: Iterable[dict[str, Any]]) -> str:
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for result in results:
+        distribution = result.get("distribution")
+        name = f"`{result['name']}`" + (
+            f" on {distribution['description']}" if distribution else ""
+        )
         rows.append(
-            f"| `{result['name']}` | {result['test_accuracy']:.2%} | {result['test_loss']:.4f}"
+            f"| {name} | {result['test_accuracy']:.2%} | {result['test_loss']:.4f}"
             f" | {result['params']:,} | {result['epochs']} | {result['train_seconds']:.0f} s |"
         )
     return "\n".join(rows)

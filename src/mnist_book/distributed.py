@@ -1,0 +1,790 @@
+"""Data-parallel training under `tf.distribute`: strategies, clusters, the training loop.
+
+Data parallelism keeps a full copy of the model on every *replica* (a GPU, a logical CPU
+device, or a worker process on another machine). Each training step splits the *global*
+batch into one *per-replica* batch per replica, every replica computes the gradients of its
+share of the loss, an **all-reduce** sums the gradients across replicas, and every replica
+applies the same sum to its copy: the copies stay identical, step after step.
+
+- `local_strategy`: `MirroredStrategy` over the local devices (every GPU, or N logical CPU
+  devices on a machine without one);
+- `multi_worker_strategy`: `MultiWorkerMirroredStrategy` over the workers that
+  `cluster_resolver` finds in ``TF_CONFIG`` (as Kubernetes' TFJob sets it) or Slurm;
+- `train`: any registered model trained under any of them, with the same `TrainConfig`,
+  `TrainResult`, one line per epoch, run-log events and model cache as
+  `mnist_book.training.train`, and a checkpoint after every epoch to resume from.
+
+Keras 3's `model.fit` fails under `MultiWorkerMirroredStrategy` (keras-team/keras#20585), so
+`train` runs its own training step: `tf.GradientTape`, `strategy.run`, the loss averaged
+over the global batch (`tf.nn.compute_average_loss`) and `optimizer.apply_gradients`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mnist_book import data, models, paths, run_log, training
+from mnist_book._keras import keras
+from mnist_book._keras import tensorflow as tf
+from mnist_book.data import load_mnist
+from mnist_book.models import build_model, prepare_images
+from mnist_book.training import TrainConfig, TrainResult, recipe
+
+DEFAULT_TIMEOUT = 60.0
+"""Seconds a worker waits for a peer that never starts or stops answering, then fails."""
+
+SAVED_TO = "Saved in the model cache: "
+"""How the chief of several workers says where it stored the result (a line of its log)."""
+
+SLURM_PORT_BASE = 8888
+"""Under Slurm, the first task of each node listens on this port, the next on the next."""
+
+_CHECKPOINT_WEIGHTS = "checkpoint.npz"
+_CHECKPOINT_STATE = "checkpoint.json"
+
+
+class ClusterError(RuntimeError):
+    """The cluster is misdescribed, or a worker lost its peers (crashed, never started)."""
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """How a training is spread: the strategy, its workers, replicas and their devices.
+
+    `strategy` is "one_device", "mirrored" or "multi_worker"; `replicas` counts the model
+    copies that train in step (`num_replicas_in_sync`), over all `workers`; `devices` are
+    this worker's devices, such as ``("/device:CPU:0", "/device:CPU:1")``.
+    """
+
+    strategy: str
+    workers: int
+    replicas: int
+    devices: tuple[str, ...]
+
+    @property
+    def description(self) -> str:
+        """In words: "2 workers", "2 devices (CPU)", "one device (CPU)"."""
+        kinds = "/".join(sorted({device.split(":")[-2] for device in self.devices}))
+        if self.strategy == "multi_worker":
+            return f"{self.workers} workers, {self.replicas} replicas ({kinds})"
+        if self.strategy == "mirrored":
+            return f"{self.replicas} devices ({kinds})"
+        return f"one device ({kinds})"
+
+
+@dataclass
+class DistributedResult(TrainResult):
+    """A `TrainResult` of a distributed training, with its distribution and a proof.
+
+    `replica_weights` holds, for every replica in order, the SHA-256 of its own copy of the
+    trained weights, gathered from all workers at the end of training: identical
+    fingerprints mean identical weights, to the last bit.
+    """
+
+    distribution: Distribution
+    replica_weights: list[str]
+
+    def summary(self) -> dict[str, Any]:
+        """`TrainResult.summary()` plus the distribution and the replicas' fingerprints."""
+        return {
+            **super().summary(),
+            "distribution": {**asdict(self.distribution), "description": self.description},
+            "replica_weights": self.replica_weights,
+        }
+
+    @property
+    def description(self) -> str:
+        """How it was trained, in words (`Distribution.description`)."""
+        return self.distribution.description
+
+    @property
+    def samples_per_second(self) -> float:
+        """Training images per second, averaged over the epochs (`samples_per_second`)."""
+        return samples_per_second(self)
+
+
+def samples_per_second(result: TrainResult) -> float:
+    """Training images per second of `result`, any training: images per epoch / seconds.
+
+    An epoch's seconds include its validation pass, as `train` and Keras measure them.
+    """
+    images = result.history.get("images")
+    if images is None:  # a `training.train` result: every training image, as Keras splits
+        total = min(result.config.train_size or data.TRAIN_IMAGES, data.TRAIN_IMAGES)
+        images = [math.ceil(total * (1 - result.config.validation_split))]
+    return images[0] / float(np.mean(result.history["seconds"]))
+
+
+def comparison(results: dict[str, TrainResult]) -> pd.DataFrame:
+    """One row per labelled result: replicas, batch per replica, accuracy, throughput.
+
+    The speed-up and scaling efficiency (speed-up / replicas) are relative to the first
+    row, the single-replica baseline.
+    """
+    rows = []
+    for result in results.values():
+        distribution = getattr(result, "distribution", None)
+        replicas = distribution.replicas if distribution else 1
+        rows.append(
+            {
+                "replicas": replicas,
+                "per replica": result.config.batch_size // replicas,
+                "test accuracy": result.test_accuracy,
+                "images/s": samples_per_second(result),
+            }
+        )
+    table = pd.DataFrame(rows, index=pd.Index(list(results), name="trained on"))
+    table["speed-up"] = table["images/s"] / table["images/s"].iloc[0]
+    table["efficiency"] = table["speed-up"] / table["replicas"]
+    return table
+
+
+# Strategies ---------------------------------------------------------------------------------
+
+
+def split_cpu(devices: int) -> list[str]:
+    """Split this process's CPU into `devices` logical devices; their names.
+
+    TensorFlow fixes its devices when it first runs anything, so this must come first in a
+    process (the first cell of a notebook). Asking again for the same split is harmless.
+    """
+    if devices < 1:
+        raise ValueError(f"devices must be positive, got {devices}.")
+    (cpu,) = tf.config.list_physical_devices("CPU")
+    try:
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * devices
+        )
+    except RuntimeError:  # TensorFlow has started: fine if it has the devices asked for
+        have = len(tf.config.list_logical_devices("CPU"))
+        if have != devices:
+            raise ClusterError(
+                f"TensorFlow has already started in this process with {have} CPU device(s); "
+                f"{devices} must be set up before anything runs TensorFlow. Create the "
+                "strategy first (the first cell of a notebook, or a fresh process)."
+            ) from None
+    return [device.name for device in tf.config.list_logical_devices("CPU")]
+
+
+def local_strategy(devices: int | None = None) -> tf.distribute.Strategy:
+    """`MirroredStrategy` over this machine's GPUs, or over logical CPU devices.
+
+    With GPUs visible it uses all of them (or the first `devices`); without, it splits the
+    CPU into `devices` logical devices (default 2), which shows data parallelism at work
+    but shares the same cores, so it trains no faster.
+    """
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        if devices is not None and devices > len(gpus):
+            raise ClusterError(f"{devices} devices asked for, but only {len(gpus)} GPU(s).")
+        names = [f"/gpu:{index}" for index in range(devices or len(gpus))]
+        with _without_info_logs():
+            return tf.distribute.MirroredStrategy(names)
+    names = split_cpu(devices or 2)
+    with _without_info_logs():
+        return tf.distribute.MirroredStrategy(
+            names, cross_device_ops=tf.distribute.ReductionToOneDevice()
+        )
+
+
+@contextmanager
+def _without_info_logs() -> Iterator[None]:
+    """TensorFlow's Python INFO lines off (in a notebook its logger writes them to stdout)."""
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def one_device_strategy() -> tf.distribute.Strategy:
+    """The first GPU, else the CPU, as a strategy: the same loop, on one replica."""
+    device = "/gpu:0" if tf.config.list_physical_devices("GPU") else "/cpu:0"
+    return tf.distribute.OneDeviceStrategy(device)
+
+
+def cluster_resolver() -> tf.distribute.cluster_resolver.ClusterResolver:
+    """The cluster this process is a worker of, from ``TF_CONFIG`` or else from Slurm.
+
+    ``TF_CONFIG`` is JSON: ``{"cluster": {"worker": ["host1:port", ...]}, "task": {"type":
+    "worker", "index": i}}``, as Kubeflow's TFJob sets it on Kubernetes. Under ``srun``,
+    Slurm's variables describe one worker per task, on ports from 8888.
+    """
+    resolvers = tf.distribute.cluster_resolver
+    if "TF_CONFIG" in os.environ:
+        try:
+            config = json.loads(os.environ["TF_CONFIG"])
+            workers = config["cluster"]["worker"]
+            task = config["task"]
+            if task["type"] != "worker" or not 0 <= int(task["index"]) < len(workers):
+                raise ValueError(f"task {task} is not one of the {len(workers)} workers")
+        except (ValueError, KeyError, TypeError) as error:
+            raise ClusterError(
+                f"TF_CONFIG does not describe this worker ({error}); expected "
+                '{"cluster": {"worker": ["host:port", ...]}, "task": {"type": "worker", '
+                '"index": N}}.'
+            ) from None
+        return resolvers.TFConfigClusterResolver()
+    if "SLURM_PROCID" in os.environ:
+        return _slurm_resolver()
+    raise ClusterError(
+        "No cluster described: set TF_CONFIG on every worker (see the README), or run "
+        "under Slurm's srun."
+    )
+
+
+def _slurm_resolver() -> tf.distribute.cluster_resolver.ClusterResolver:
+    """One worker per task of the Slurm job step, on ports from `SLURM_PORT_BASE` per node."""
+    gpus = len(tf.config.list_physical_devices("GPU"))
+    if gpus:  # TensorFlow's resolver, which also shares the GPUs of a node among its tasks
+        return tf.distribute.cluster_resolver.SlurmClusterResolver(
+            port_base=SLURM_PORT_BASE, gpus_per_node=gpus
+        )
+    # TensorFlow's resolver places tasks along GPUs and finds none on a node without one.
+    from tensorflow.python.distribute.cluster_resolver import slurm_cluster_resolver as slurm
+
+    try:
+        hosts = slurm.expand_hostlist(os.environ["SLURM_STEP_NODELIST"])
+        counts = slurm.expand_tasks_per_node(os.environ["SLURM_STEP_TASKS_PER_NODE"])
+        rank = int(os.environ["SLURM_PROCID"])
+    except (KeyError, ValueError) as error:
+        raise ClusterError(
+            f"Slurm's variables do not describe the job step ({error}): run the workers "
+            "with srun, one task per worker."
+        ) from None
+    workers = [
+        f"{host}:{SLURM_PORT_BASE + offset}"
+        for host, count in sorted(zip(hosts, counts, strict=True))
+        for offset in range(count)
+    ]
+    spec = tf.train.ClusterSpec({"worker": workers})
+    return tf.distribute.cluster_resolver.SimpleClusterResolver(
+        spec, task_type="worker", task_id=rank, rpc_layer="grpc"
+    )
+
+
+def multi_worker_strategy(
+    resolver: tf.distribute.cluster_resolver.ClusterResolver | None = None,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> tf.distribute.Strategy:
+    """`MultiWorkerMirroredStrategy` over the workers of `resolver` (`cluster_resolver()`).
+
+    Every worker runs the same program. Creating the strategy waits until every worker has
+    joined; a worker that has not joined within `timeout` seconds, or that stops answering
+    later, makes the others fail with a `ClusterError` (from `train`) instead of hanging.
+    Call it before anything else runs TensorFlow in the process.
+    """
+    resolver = resolver or cluster_resolver()
+    _configure_coordination(resolver, timeout)
+    options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout)
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy(
+            cluster_resolver=resolver, communication_options=options
+        )
+    except tf.errors.OpError as error:
+        raise _lost_peers(resolver, error) from None
+
+
+def _configure_coordination(
+    resolver: tf.distribute.cluster_resolver.ClusterResolver, timeout: float
+) -> None:
+    """Bound the waits of TensorFlow's coordination service, which the strategy would
+    otherwise configure with its defaults: workers that have not all joined within
+    `timeout` fail at start-up (instead of waiting for ever), a worker that stops sending
+    heartbeats for 10 s is reported to the others as dead."""
+    from tensorflow.python.distribute import multi_worker_util
+    from tensorflow.python.eager import context
+
+    spec = resolver.cluster_spec()
+    context.context().configure_coordination_service(
+        service_type="standalone",
+        service_leader=multi_worker_util.coordination_leader(spec),
+        cluster_register_timeout_in_ms=int(timeout * 1000),
+        heartbeat_timeout_in_ms=int(min(timeout, 10) * 1000),
+        shutdown_barrier_timeout_in_ms=int(timeout * 1000),
+    )
+    # Joining is a barrier: every worker waits (at most `timeout`) for all the others.
+    context.context().coordination_service.cluster_register_with_barrier = True
+
+
+def describe(strategy: tf.distribute.Strategy) -> Distribution:
+    """The `Distribution` of `strategy`: its kind, workers, replicas and local devices."""
+    extended = strategy.extended
+    devices = tuple(
+        tf.DeviceSpec.from_string(device).replace(job=None, replica=None, task=None).to_string()
+        for device in extended.worker_devices
+    )
+    resolver = strategy.cluster_resolver
+    workers = 1
+    if resolver is not None and resolver.task_type:
+        jobs = resolver.cluster_spec().as_dict()
+        workers = len(jobs.get("chief", [])) + len(jobs.get("worker", []))
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        kind = "multi_worker"
+    elif isinstance(strategy, tf.distribute.MirroredStrategy):
+        kind = "mirrored"
+    else:
+        kind = "one_device"
+    return Distribution(kind, workers, strategy.num_replicas_in_sync, devices)
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this process is the worker that reports, saves and checkpoints (worker 0)."""
+    resolver = strategy.cluster_resolver
+    return resolver is None or not resolver.task_type or resolver.task_id == 0
+
+
+# Batch and learning rate --------------------------------------------------------------------
+
+
+def per_replica_batch(config: TrainConfig, replicas: int) -> int:
+    """Each replica's share of the global batch `config.batch_size`."""
+    if config.batch_size % replicas:
+        raise ValueError(
+            f"The global batch ({config.batch_size}) must divide evenly over {replicas} "
+            f"replicas; use a multiple of {replicas}, such as {replicas * 64}."
+        )
+    return config.batch_size // replicas
+
+
+def scale_for_replicas(config: TrainConfig, replicas: int, per_replica: int) -> TrainConfig:
+    """`config` for `replicas` replicas of `per_replica` images each, learning rate scaled.
+
+    The linear scaling rule (Goyal et al., 2017): multiplying the global batch by k takes
+    k times fewer steps per epoch, so the learning rate is multiplied by k too.
+    """
+    batch = replicas * per_replica
+    scale = batch / config.batch_size
+    return replace(config, batch_size=batch, learning_rate=config.learning_rate * scale)
+
+
+# Training -----------------------------------------------------------------------------------
+
+
+def train(
+    name: str,
+    config: TrainConfig | None = None,
+    strategy: tf.distribute.Strategy | None = None,
+    *,
+    use_cache: bool = True,
+    log: Callable[[str], None] = print,
+) -> DistributedResult:
+    """Train model `name` data-parallel under `strategy` (default: `local_strategy()`).
+
+    `config.batch_size` is the global batch, split evenly over the replicas. Prints one
+    line per epoch; only the chief (worker 0) writes to the run log and the cache. With
+    `use_cache`, a single worker loads an identical earlier training from the model cache;
+    several workers always train (each host has its own cache) and the chief stores the
+    result. With `use_cache`, the chief also checkpoints every completed epoch beside the
+    cache entry: a training that was interrupted resumes from its last completed epoch.
+    """
+    config = config or recipe(name)
+    strategy = strategy or local_strategy()
+    distribution = describe(strategy)
+    per_replica_batch(config, distribution.replicas)
+    chief = is_chief(strategy)
+    entry = training._entry(name, config, key_material(distribution, config))
+    checkpoint = _checkpoint_dir(entry) if use_cache else None
+    if use_cache and distribution.workers == 1:
+        with training._locked(entry):
+            cached = load_cached(entry, name, config)
+            if cached is not None:
+                return _announce_loaded(cached, log)
+            result = _train_and_evaluate(name, config, strategy, checkpoint, log, chief)
+            training._save_entry(entry, result)
+    else:
+        result = _train_and_evaluate(name, config, strategy, checkpoint, log, chief)
+        if chief and use_cache:
+            training._save_entry(entry, result)
+            if entry.is_dir():  # where the local launcher finds the result
+                log(f"{SAVED_TO}{entry}")
+    if checkpoint is not None and chief:
+        _remove_checkpoint(checkpoint)
+    log(_result_line(result))
+    if chief:
+        run_log.record(run_log.RESULT, **result.summary())
+    return result
+
+
+def key_material(distribution: Distribution, config: TrainConfig) -> dict[str, Any]:
+    """What a distributed training adds to its cache key (`training.cache_key`).
+
+    The strategy, the numbers of workers and replicas, the global and per-replica batch and
+    the code of the distributed training procedure: each changes the numbers. The device
+    names do not (the same training on two GPUs or two logical CPUs has the same key).
+    """
+    return {
+        "strategy": distribution.strategy,
+        "workers": distribution.workers,
+        "replicas": distribution.replicas,
+        "global_batch": config.batch_size,
+        "per_replica_batch": per_replica_batch(config, distribution.replicas),
+        "procedure": [training.code_fingerprint(step) for step in DISTRIBUTED_PROCEDURE],
+    }
+
+
+def entry_path(name: str, config: TrainConfig, distribution: Distribution) -> Path:
+    """The model-cache directory of training `name` with `config` under `distribution`."""
+    return training._entry(name, config, key_material(distribution, config))
+
+
+def load_cached(entry: Path, name: str, config: TrainConfig) -> DistributedResult | None:
+    """The distributed training stored in cache `entry`, or None."""
+    try:
+        stored = json.loads((entry / training._RESULT_FILE).read_text())
+        distribution = stored["distribution"]
+        proof = stored["replica_weights"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    result = training._load_entry(entry, name, config)
+    if result is None:
+        return None
+    fields = {key: distribution[key] for key in ("strategy", "workers", "replicas")}
+    distribution = Distribution(**fields, devices=tuple(distribution["devices"]))
+    return DistributedResult(**vars(result), distribution=distribution, replica_weights=proof)
+
+
+def _announce_loaded(result: DistributedResult, log: Callable[[str], None]) -> DistributedResult:
+    run_log.record("loaded", model=result.name)
+    log(
+        f"Loaded {result.name} on {result.description} from the cache (trained in "
+        f"{result.train_seconds:.1f} s)."
+    )
+    epochs = result.config.epochs
+    log(training._epoch_line(epochs - 1, epochs, result.history))
+    log(_result_line(result))
+    run_log.record(run_log.RESULT, **result.summary())
+    return result
+
+
+def _result_line(result: TrainResult) -> str:
+    return f"Test accuracy {result.test_accuracy:.2%}, test loss {result.test_loss:.4f}."
+
+
+def _train_and_evaluate(
+    name: str,
+    config: TrainConfig,
+    strategy: tf.distribute.Strategy,
+    checkpoint: Path | None,
+    log: Callable[[str], None],
+    chief: bool,
+) -> DistributedResult:
+    distribution = describe(strategy)
+    epochs = f"{config.epochs} epoch{'s' if config.epochs > 1 else ''}"
+    log(
+        f"Training {name} on {distribution.description} for {epochs}: global batch "
+        f"{config.batch_size}, {per_replica_batch(config, distribution.replicas)} per replica."
+    )
+    if chief:
+        run_log.record(
+            "training", model=name, epochs=config.epochs, distribution=distribution.description
+        )
+    started = time.perf_counter()
+    try:
+        with _without_info_logs():
+            model, history, test_loss, test_accuracy, proof = _fit_distributed(
+                name, config, strategy, checkpoint, log, chief
+            )
+    except tf.errors.OpError as error:
+        raise _lost_peers(strategy.cluster_resolver, error) from None
+    return DistributedResult(
+        name=name,
+        config=config,
+        model=model,
+        history=history,
+        test_loss=test_loss,
+        test_accuracy=test_accuracy,
+        train_seconds=time.perf_counter() - started,
+        params=model.count_params(),
+        from_cache=False,
+        distribution=distribution,
+        replica_weights=proof,
+    )
+
+
+def _fit_distributed(
+    name: str,
+    config: TrainConfig,
+    strategy: tf.distribute.Strategy,
+    checkpoint: Path | None,
+    log: Callable[[str], None],
+    chief: bool,
+) -> tuple[keras.Model, dict[str, list[float]], float, float, list[str]]:
+    """Train under `strategy` and evaluate: the model, history, test results, proof.
+
+    This and `DISTRIBUTED_PROCEDURE` decide the numbers and are part of the cache key.
+    Every epoch shuffles the training images by a permutation of the seed and the epoch
+    number, the same on every worker, and keeps whole global batches only; worker w takes
+    the w-th group of per-replica batches of every step (`tf.data.Dataset.shard`), so each
+    image of a step is seen by exactly one replica. Every worker resumes from `checkpoint`,
+    which the chief writes after each epoch. Validation and test use a plain copy of the
+    model (`evaluator`), which is also the model returned.
+    """
+    (x_train, y_train), (x_test, y_test) = load_mnist()
+    if config.train_size is not None:
+        x_train, y_train = x_train[: config.train_size], y_train[: config.train_size]
+    fitted = math.ceil(len(x_train) * (1 - config.validation_split))  # as Keras splits
+    x_fit, y_fit = prepare_images(name, x_train[:fitted]), y_train[:fitted].astype(np.int32)
+    x_val, y_val = prepare_images(name, x_train[fitted:]), y_train[fitted:]
+    steps = len(x_fit) // config.batch_size
+    if steps == 0:
+        raise ValueError(f"{len(x_fit)} images make no global batch of {config.batch_size}.")
+    keras.utils.set_random_seed(config.seed)
+    with strategy.scope():
+        model = build_model(name, _learning_rate(config, steps))
+        model.optimizer.build(model.trainable_variables)
+    state = [*model.variables, *model.optimizer.variables]
+    step = _training_step(model, strategy, config.batch_size)
+    evaluator = build_model(name, _learning_rate(config, steps))
+    evaluator.optimizer.build(evaluator.trainable_variables)
+    history: dict[str, list[float]] = {}
+    first = _restore(checkpoint, state, history, log) if checkpoint else 0
+    first = _agree_on_epoch(strategy, first)
+    seconds = history.pop("seconds", [])
+    for epoch in range(first, config.epochs):
+        started = time.perf_counter()
+        iterator = iter(_epoch_batches(strategy, x_fit, y_fit, config, steps, epoch))
+        totals = np.zeros(2)
+        for _ in range(steps):
+            totals += [float(value) for value in step(iterator)]
+        logs = {"loss": totals[0] / steps, "accuracy": totals[1] / (steps * config.batch_size)}
+        evaluator.set_weights(model.get_weights())
+        if len(x_val):
+            val_loss, val_accuracy = evaluator.evaluate(x_val, y_val, batch_size=1024, verbose=0)
+            logs |= {"val_loss": val_loss, "val_accuracy": val_accuracy}
+        for key, value in logs.items():
+            history.setdefault(key, []).append(float(value))
+        seconds.append(time.perf_counter() - started)
+        if chief and checkpoint is not None:  # before the epoch is reported: then it is saved
+            _save_checkpoint(checkpoint, state, epoch + 1, {**history, "seconds": seconds})
+        log(training._epoch_line(epoch, config.epochs, {**history, "seconds": seconds}))
+        if chief:
+            run_log.record(
+                "epoch",
+                model=name,
+                epoch=epoch + 1,
+                epochs=config.epochs,
+                val_accuracy=logs.get("val_accuracy"),
+            )
+    evaluator.set_weights(model.get_weights())
+    for copy, variable in zip(
+        evaluator.optimizer.variables, model.optimizer.variables, strict=True
+    ):
+        copy.assign(variable.numpy())  # the optimizer's state too, to train on from there
+    test_loss, test_accuracy = evaluator.evaluate(
+        prepare_images(name, x_test), y_test, batch_size=1024, verbose=0
+    )
+    proof = _replica_fingerprints(strategy, model)
+    history |= {"seconds": seconds, "images": [float(steps * config.batch_size)] * config.epochs}
+    return evaluator, history, float(test_loss), float(test_accuracy), proof
+
+
+def _learning_rate(
+    config: TrainConfig, steps: int
+) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """Adam's learning rate: constant, or a cosine over every step of the training."""
+    if config.schedule == "constant":
+        return config.learning_rate
+    return keras.optimizers.schedules.CosineDecay(
+        config.learning_rate, decay_steps=steps * config.epochs
+    )
+
+
+def _training_step(
+    model: keras.Model, strategy: tf.distribute.Strategy, global_batch: int
+) -> Callable[[Any], tuple[tf.Tensor, tf.Tensor]]:
+    """One step on every replica: the global batch's mean loss and its correct predictions."""
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(reduction=None)
+
+    def replica_step(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        with tf.GradientTape() as tape:
+            probabilities = model(images, training=True)
+            # Divided by the *global* batch: summed over the replicas by the all-reduce,
+            # the gradients are those of the mean loss over the whole global batch.
+            loss = tf.nn.compute_average_loss(
+                loss_fn(labels, probabilities), global_batch_size=global_batch
+            )
+        gradients = tape.gradient(loss, model.trainable_variables)
+        model.optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+        predicted = tf.argmax(probabilities, axis=-1, output_type=labels.dtype)
+        return loss, tf.reduce_sum(tf.cast(predicted == labels, tf.float32))
+
+    @tf.function
+    def step(iterator: Any) -> tuple[tf.Tensor, tf.Tensor]:
+        loss, correct = strategy.run(replica_step, args=next(iterator))
+        total = tf.distribute.ReduceOp.SUM
+        return strategy.reduce(total, loss, axis=None), strategy.reduce(total, correct, axis=None)
+
+    return step
+
+
+def _epoch_batches(
+    strategy: tf.distribute.Strategy,
+    images: np.ndarray,
+    labels: np.ndarray,
+    config: TrainConfig,
+    steps: int,
+    epoch: int,
+) -> Any:
+    """This worker's per-replica batches of `epoch`, as a distributed dataset."""
+    order = np.random.default_rng([config.seed, epoch]).permutation(len(images))
+    order = order[: steps * config.batch_size]
+    replicas = strategy.num_replicas_in_sync
+
+    def dataset(context: tf.distribute.InputContext) -> tf.data.Dataset:
+        per_replica = context.get_per_replica_batch_size(config.batch_size)
+        local = replicas // context.num_input_pipelines  # replicas on this worker
+        return (
+            tf.data.Dataset.from_tensor_slices((images[order], labels[order]))
+            .batch(per_replica)  # step s, replica r: batch s * replicas + r
+            .batch(local)  # the batches of one worker's replicas for one step
+            .shard(context.num_input_pipelines, context.input_pipeline_id)
+            .unbatch()
+            .prefetch(2)
+        )
+
+    return strategy.distribute_datasets_from_function(dataset)
+
+
+def _agree_on_epoch(strategy: tf.distribute.Strategy, epoch: int) -> int:
+    """The epoch every worker resumes from; a `ClusterError` if they disagree."""
+    if describe(strategy).workers == 1:
+        return epoch
+    mine = tf.constant([float(epoch), float(epoch) ** 2])
+    value = strategy.experimental_distribute_values_from_function(lambda _: mine)
+    mean = strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None).numpy()
+    if mean[1] != mean[0] ** 2:  # a variance: zero when every worker has the same epoch
+        raise ClusterError(
+            "The workers found different checkpoints to resume from (this one: epoch "
+            f"{epoch}); the checkpoints are written by worker 0 and must be readable by "
+            f"every worker: put {paths.CACHE_DIR_ENV} on storage they share, or remove the "
+            "checkpoints to start over."
+        )
+    return epoch
+
+
+def _replica_fingerprints(strategy: tf.distribute.Strategy, model: keras.Model) -> list[str]:
+    """SHA-256 of every replica's copy of the weights, gathered from every worker in order.
+
+    Each replica reads its own copy (`strategy.run`); each worker hashes its replicas'
+    copies; `strategy.gather` collects the hashes of every replica of every worker.
+    """
+    copies = tf.function(strategy.run)(lambda: [tf.identity(weight) for weight in model.weights])
+    local = [strategy.experimental_local_results(copy) for copy in copies]
+    chunks = []
+    for index in range(len(local[0]) if local else 0):
+        digest = hashlib.sha256()
+        for weight in local:
+            digest.update(np.ascontiguousarray(weight[index].numpy()).tobytes())
+        # 16 bytes as 8 exact float32 numbers, for the collective to carry.
+        chunks.append(np.frombuffer(digest.digest()[:16], dtype=np.uint16).astype(np.float32))
+    value = strategy.experimental_distribute_values_from_function(
+        lambda context: tf.constant(chunks[context.replica_id_in_sync_group % len(chunks)][None])
+    )
+    gathered = strategy.gather(value, axis=0).numpy().astype(np.uint16)
+    return [row.tobytes().hex() for row in gathered]
+
+
+# Checkpoints --------------------------------------------------------------------------------
+
+
+def _checkpoint_dir(entry: Path) -> Path:
+    """Where the chief checkpoints the training of cache `entry`, after every epoch."""
+    return entry.with_name(entry.name + ".checkpoint")
+
+
+def _save_checkpoint(
+    directory: Path, state: list[Any], epoch: int, history: dict[str, list[float]]
+) -> None:
+    """The variables and history after `epoch` epochs; each file replaced atomically."""
+    directory.mkdir(parents=True, exist_ok=True)
+    weights = directory / ("tmp-" + _CHECKPOINT_WEIGHTS)
+    with open(weights, "wb") as stream:
+        np.savez(stream, *[np.asarray(variable.numpy()) for variable in state])
+    os.replace(weights, directory / _CHECKPOINT_WEIGHTS)
+    meta = directory / ("tmp-" + _CHECKPOINT_STATE)
+    meta.write_text(json.dumps({"epoch": epoch, "history": history}))
+    os.replace(meta, directory / _CHECKPOINT_STATE)
+
+
+def _restore(
+    directory: Path, state: list[Any], history: dict[str, list[float]], log: Callable[[str], None]
+) -> int:
+    """Load the checkpoint in `directory` into `state` and `history`: its epoch, or 0."""
+    try:
+        meta = json.loads((directory / _CHECKPOINT_STATE).read_text())
+        with np.load(directory / _CHECKPOINT_WEIGHTS) as stored:
+            values = [stored[f"arr_{index}"] for index in range(len(stored.files))]
+        if len(values) != len(state) or any(
+            value.shape != tuple(variable.shape)
+            for value, variable in zip(values, state, strict=False)
+        ):
+            raise ValueError("its variables do not match the model")
+    except FileNotFoundError:
+        return 0
+    except (OSError, ValueError, KeyError) as error:
+        log(f"Ignoring the unreadable checkpoint in {directory} ({error}); starting over.")
+        return 0
+    for variable, value in zip(state, values, strict=True):
+        variable.assign(value)
+    history.update(meta["history"])
+    log(f"Resuming from the checkpoint after epoch {meta['epoch']} ({directory}).")
+    return int(meta["epoch"])
+
+
+def _remove_checkpoint(directory: Path) -> None:
+    for name in (_CHECKPOINT_WEIGHTS, _CHECKPOINT_STATE):
+        (directory / name).unlink(missing_ok=True)
+    if directory.is_dir() and not any(directory.iterdir()):
+        directory.rmdir()
+
+
+def _lost_peers(
+    resolver: tf.distribute.cluster_resolver.ClusterResolver | None, error: Exception
+) -> ClusterError:
+    """A clear error for a collective that failed: a peer crashed, never started, or hung."""
+    where, peers = "", ""
+    text = str(error)
+    if resolver is not None and resolver.task_type:
+        workers = len(resolver.cluster_spec().as_dict().get("worker", []))
+        where = f"Worker {resolver.task_id} of {workers}: "
+        named = {int(task) for task in re.findall(r"/job:worker/replica:\d+/task:(\d+)", text)}
+        if others := sorted(named - {resolver.task_id}):
+            peers = f" (worker {', '.join(map(str, others))})"
+    return ClusterError(
+        f"{where}lost contact with the other workers{peers}: {type(error).__name__}. A worker "
+        "crashed, was stopped, or never started within the timeout: look at its output. "
+        "Starting every worker again resumes from the last completed epoch."
+    )
+
+
+DISTRIBUTED_PROCEDURE: tuple[Callable[..., Any], ...] = (
+    _fit_distributed,
+    _learning_rate,
+    _training_step,
+    _epoch_batches,
+    _agree_on_epoch,
+    _restore,
+    build_model,
+    models.compile_model,
+    data.scale_pixels,
+    prepare_images,
+)
+"""The code that decides a distributed training's numbers, part of its cache key."""

@@ -1,0 +1,373 @@
+"""Data-parallel training: strategies, local workers, faults, resume, and no orphan workers.
+
+The multi-worker tests start real worker processes on loopback ports, as a cluster would,
+on small slices of MNIST. Every test that starts workers checks afterwards that none of
+them is still alive (`no_orphans`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnist_book import distributed, launch, training
+from mnist_book.paths import RUN_LOG_ENV
+from mnist_book.training import TrainConfig
+
+SMALL = TrainConfig(epochs=2, batch_size=64, train_size=3_000)
+MARKER_ENV = "MNIST_BOOK_TEST_MARKER"
+
+
+def marked_processes(marker: str) -> dict[int, dict[str, str]]:
+    """The live processes whose environment carries `marker`: pid -> environment."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            raw = (proc / "environ").read_bytes()
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        env = dict(
+            item.split("=", 1) for item in raw.decode(errors="replace").split("\0") if "=" in item
+        )
+        if env.get(MARKER_ENV) == marker and state != "Z":
+            found[int(proc.name)] = env
+    return found
+
+
+def worker_pid(marker: str, index: int) -> int:
+    """The pid of worker `index` among the processes carrying `marker`."""
+    for pid, env in marked_processes(marker).items():
+        config = json.loads(env.get("TF_CONFIG", "{}"))
+        if config.get("task", {}).get("index") == index:
+            return pid
+    raise AssertionError(f"no worker {index} is running")
+
+
+@pytest.fixture
+def no_orphans(monkeypatch):
+    """A marker in the environment of every process started; none may outlive the test."""
+    marker = uuid.uuid4().hex
+    monkeypatch.setenv(MARKER_ENV, marker)
+    yield marker
+    deadline = time.monotonic() + 10  # a killed process may take a moment to be reaped
+    while marked_processes(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    leftover = marked_processes(marker)
+    for pid in leftover:
+        os.kill(pid, signal.SIGKILL)
+    assert not leftover, f"worker processes outlived the test: {sorted(leftover)}"
+
+
+def start_worker(index: int, addresses: list[str], *options: str) -> subprocess.Popen[str]:
+    """One worker of the cluster at `addresses`, as a user would start it on a host."""
+    env = {
+        **os.environ,
+        "TF_CONFIG": launch.tf_config(addresses, index),
+        "TF_NUM_INTRAOP_THREADS": "1",
+    }
+    command = [sys.executable, "-m", "mnist_book.cli", "train", *options, "--cluster"]
+    return subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def loopback(workers: int) -> list[str]:
+    return [f"127.0.0.1:{port}" for port in launch.free_ports(workers)]
+
+
+# Batches, learning rate, cache key ----------------------------------------------------------
+
+
+def test_global_batch_must_split_evenly_over_the_replicas():
+    assert distributed.per_replica_batch(SMALL, 2) == 32
+    with pytest.raises(ValueError, match=r"divide evenly over 3 replicas.*192"):
+        distributed.per_replica_batch(SMALL, 3)
+
+
+def test_linear_scaling_rule():
+    scaled = distributed.scale_for_replicas(SMALL, replicas=4, per_replica=64)
+    assert scaled.batch_size == 256
+    assert scaled.learning_rate == pytest.approx(SMALL.learning_rate * 4)
+    assert scaled.epochs == SMALL.epochs
+
+
+def test_distribution_enters_the_cache_key_only_when_given():
+    two = distributed.Distribution("multi_worker", 2, 2, ("/device:CPU:0",))
+    four = distributed.Distribution("multi_worker", 4, 4, ("/device:CPU:0",))
+    mirrored = distributed.Distribution("mirrored", 1, 2, ("/device:CPU:0", "/device:CPU:1"))
+    plain = training.cache_key("single_layer", SMALL)
+    assert training.cache_key("single_layer", SMALL, None) == plain
+    keys = {
+        training.cache_key("single_layer", SMALL, distributed.key_material(d, SMALL))
+        for d in (two, four, mirrored)
+    }
+    assert len(keys) == 3 and plain not in keys
+    on_gpus = distributed.Distribution("mirrored", 1, 2, ("/device:GPU:0", "/device:GPU:1"))
+    assert distributed.key_material(on_gpus, SMALL) == distributed.key_material(mirrored, SMALL)
+
+
+def test_tf_config_that_does_not_describe_this_worker_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("TF_CONFIG", launch.tf_config(["127.0.0.1:1", "127.0.0.1:2"], 2))
+    with pytest.raises(distributed.ClusterError, match="TF_CONFIG does not describe this worker"):
+        distributed.cluster_resolver()
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(distributed.ClusterError, match="expected"):
+        distributed.cluster_resolver()
+    monkeypatch.delenv("TF_CONFIG")
+    monkeypatch.delenv("SLURM_PROCID", raising=False)
+    with pytest.raises(distributed.ClusterError, match="set TF_CONFIG on every worker"):
+        distributed.cluster_resolver()
+
+
+def test_slurm_tasks_become_workers(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    slurm = {
+        "SLURM_PROCID": "1",
+        "SLURM_STEP_NUM_TASKS": "2",
+        "SLURM_STEP_NODELIST": "node[07-08]",
+        "SLURM_STEP_TASKS_PER_NODE": "1(x2)",
+    }
+    for name, value in slurm.items():
+        monkeypatch.setenv(name, value)
+    resolver = distributed.cluster_resolver()
+    assert resolver.cluster_spec().as_dict() == {"worker": ["node07:8888", "node08:8888"]}
+    assert (resolver.task_type, resolver.task_id) == ("worker", 1)
+
+
+def test_comparison_measures_throughput_against_the_first_row():
+    def trained(seconds, replicas=None):
+        history = {"seconds": seconds}
+        result = training.TrainResult("convnet", SMALL, None, history, 0.2, 0.95, 9.0, 1, False)
+        if replicas is None:
+            return result
+        history["images"] = [5_376.0] * len(seconds)
+        spread = distributed.Distribution("mirrored", 1, replicas, ("/device:CPU:0",))
+        return distributed.DistributedResult(
+            **vars(result), distribution=spread, replica_weights=[]
+        )
+
+    table = distributed.comparison({"one": trained([2.0, 1.0], 1), "two": trained([3.0, 3.0], 2)})
+    assert table["images/s"].tolist() == [5_376 / 1.5, 5_376 / 3.0]
+    assert table["speed-up"].tolist() == [1.0, 0.5]
+    assert table["efficiency"].tolist() == [1.0, 0.25]
+    assert table["per replica"].tolist() == [64, 32]
+    fit = trained([4.5])  # a model.fit result: every image of the split, as Keras counts
+    assert distributed.samples_per_second(fit) == 2_700 / 4.5
+
+
+# One process ---------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_one_device_training_reports_caches_and_reloads(isolated_cache, tmp_path, monkeypatch):
+    monkeypatch.setenv(RUN_LOG_ENV, str(tmp_path / "runs.jsonl"))
+    lines: list[str] = []
+    strategy = distributed.one_device_strategy()
+    result = distributed.train("hidden_layer", SMALL, strategy, log=lines.append)
+    assert result.test_accuracy > 0.8
+    assert result.distribution.strategy == "one_device" and len(result.replica_weights) == 1
+    assert [line[:11] for line in lines if line.startswith("Epoch")] == [
+        "Epoch  1/2:",
+        "Epoch  2/2:",
+    ]
+    assert set(result.history) >= {"loss", "accuracy", "val_loss", "val_accuracy", "seconds"}
+    again = distributed.train("hidden_layer", SMALL, strategy, log=lines.append)
+    assert again.from_cache and again.test_accuracy == result.test_accuracy
+    for mine, loaded in zip(result.model.get_weights(), again.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, loaded)
+    events = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    kinds = [event["event"] for event in events]
+    assert kinds == ["training", "epoch", "epoch", "result", "loaded", "result"]
+    assert events[3]["distribution"]["strategy"] == "one_device"
+
+
+@pytest.mark.slow
+def test_mirrored_on_two_logical_cpus_from_the_command_line(isolated_cache):
+    """A fresh process: TensorFlow splits the CPU only before it first runs anything."""
+    command = [sys.executable, "-m", "mnist_book.cli", "train", "single_layer", "--devices", "2"]
+    options = ["--epochs", "2", "--batch-size", "64", "--train-size", "3000"]
+    done = subprocess.run([*command, *options], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    summary = done.stdout.splitlines()[-1]
+    assert summary.startswith("single_layer on 2 devices (CPU): test accuracy")
+    assert "weights identical on all 2 replicas" in summary
+
+
+# Several workers -----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_workers_end_with_bit_identical_weights(isolated_cache, tmp_path, no_orphans):
+    addresses = loopback(2)
+    options = ["convnet", "--epochs", "2", "--batch-size", "64", "--train-size", "3000"]
+    workers = [
+        start_worker(i, addresses, *options, f"--save-model={tmp_path}/worker-{i}.keras")
+        for i in range(2)
+    ]
+    outputs = [worker.communicate(timeout=300)[0] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], outputs
+    first, second = (
+        training.keras.saving.load_model(tmp_path / f"worker-{i}.keras") for i in range(2)
+    )
+    for mine, theirs in zip(first.get_weights(), second.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    assert any(weights.std() > 0 for weights in first.get_weights())  # trained, not empty
+    for output in outputs:
+        assert "weights identical on all 2 replicas" in output.splitlines()[-1]
+
+
+@pytest.mark.slow
+def test_a_worker_that_never_starts_fails_the_others_in_bounded_time(isolated_cache, no_orphans):
+    options = ["single_layer", "--epochs", "1", "--train-size", "3000", "--timeout", "15"]
+    started = time.monotonic()
+    alone = start_worker(0, loopback(2), *options)  # worker 1 never comes
+    output = alone.communicate(timeout=120)[0]
+    assert time.monotonic() - started < 60
+    assert alone.returncode == 1
+    error = next(line for line in output.splitlines() if line.startswith("mnist-book: error:"))
+    assert "Worker 0 of 2" in error and "never started" in error
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("victim", [1, 0], ids=["worker-1-killed", "chief-killed"])
+def test_a_crashed_worker_fails_the_other_within_60_s(isolated_cache, no_orphans, victim):
+    addresses = loopback(2)
+    options = ["convnet", "--epochs", "20", "--batch-size", "64", "--train-size", "3000"]
+    workers = [start_worker(i, addresses, *options, "--no-cache") for i in range(2)]
+    for line in workers[0].stdout:  # the chief reports its epochs
+        if line.startswith("Epoch  1/20"):
+            break
+    workers[victim].kill()
+    killed = time.monotonic()
+    survivor = workers[1 - victim]
+    output = survivor.communicate(timeout=120)[0]
+    assert time.monotonic() - killed < 60
+    assert survivor.returncode == 1
+    error = next(line for line in output.splitlines() if line.startswith("mnist-book: error:"))
+    assert f"Worker {1 - victim} of 2: lost contact with the other workers" in error
+    workers[victim].wait()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
+def test_no_worker_outlives_its_launcher(isolated_cache, no_orphans, stop):
+    """Ctrl-C stops the workers; even a launcher killed outright takes them with it."""
+    code = (
+        "import sys; from mnist_book.cli import main; "
+        "sys.exit(main(['train', 'convnet', '--workers', '2', '--epochs', '20', "
+        "'--train-size', '3000', '--batch-size', '64']))"
+    )
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    for line in launcher.stdout:
+        if line.startswith("Epoch  1/20"):
+            break
+    assert len(marked_processes(no_orphans)) == 3  # the launcher and its two workers
+    launcher.send_signal(stop)
+    err = launcher.communicate(timeout=60)[1]
+    if stop == signal.SIGINT:
+        assert launcher.returncode == 130 and err.endswith("mnist-book: interrupted\n")
+    deadline = time.monotonic() + 10
+    while marked_processes(no_orphans) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not marked_processes(no_orphans)
+
+
+@pytest.mark.slow
+def test_killed_worker_then_restart_resumes_and_ends_as_uninterrupted(
+    isolated_cache, tmp_path, monkeypatch, no_orphans
+):
+    config = TrainConfig(epochs=3, batch_size=64, train_size=3_000)
+    reference = launch.train_on_local_workers("convnet", config, use_cache=False, log=print)
+    assert not (isolated_cache / "models").exists()  # nothing cached, no checkpoint left
+
+    monkeypatch.setenv(RUN_LOG_ENV, str(tmp_path / "runs.jsonl"))
+    seen: list[str] = []
+
+    def kill_worker_1_after_epoch_2(line: str) -> None:
+        seen.append(line)
+        if line.startswith("Epoch  2/3"):
+            os.kill(worker_pid(no_orphans, 1), signal.SIGKILL)
+
+    started = time.monotonic()
+    with pytest.raises(launch.WorkerFailed, match=r"Worker 1 of 2 was killed by SIGKILL"):
+        launch.train_on_local_workers("convnet", config, log=kill_worker_1_after_epoch_2)
+    assert time.monotonic() - started < 240
+    assert not marked_processes(no_orphans)  # the chief was stopped with it
+
+    lines: list[str] = []
+    resumed = launch.train_on_local_workers("convnet", config, log=lines.append)
+    assert any(line.startswith("Resuming from the checkpoint after epoch 2") for line in lines)
+    assert [line[:11] for line in lines if line.startswith("Epoch")] == ["Epoch  3/3:"]
+    assert not resumed.from_cache
+    assert resumed.test_accuracy == reference.test_accuracy
+    assert resumed.replica_weights == reference.replica_weights
+    for mine, theirs in zip(
+        resumed.model.get_weights(), reference.model.get_weights(), strict=True
+    ):
+        np.testing.assert_array_equal(mine, theirs)
+    assert len(resumed.history["val_accuracy"]) == 3
+
+    # The chief alone reported, once per event; asked again, the training is a cache load.
+    events = [
+        json.loads(line)["event"] for line in (tmp_path / "runs.jsonl").read_text().splitlines()
+    ]
+    assert events == ["training", "epoch", "epoch", "training", "epoch", "result"]
+    again = launch.train_on_local_workers("convnet", config, log=lines.append)
+    assert again.from_cache and again.replica_weights == reference.replica_weights
+
+
+@pytest.mark.slow
+def test_a_failing_worker_fails_the_build_naming_page_and_cell_and_leaves_no_worker(
+    tmp_path, isolated_cache, no_orphans
+):
+    """The page's kernel kills worker 1 mid-training; the build must fail and clean up."""
+    root = tmp_path / "site"
+    (root / "docs").mkdir(parents=True)
+    (root / "mkdocs.yml").write_text(
+        "site_name: test\nnav:\n  - Page: page.py\nplugins:\n  - mnist-book:\n"
+        "      cell_timeout: 300\n  - mkdocs-jupyter:\n      execute: false\n"
+    )
+    helpers = Path(__file__).resolve()
+    page = f"""\
+    # %%
+    import importlib.util, os, signal
+    spec = importlib.util.spec_from_file_location("helpers", {str(helpers)!r})
+    helpers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(helpers)
+    from mnist_book.launch import train_on_local_workers
+    from mnist_book.training import TrainConfig
+
+    # %%
+    def kill_worker_1(line):
+        if line.startswith("Epoch  1/"):
+            os.kill(helpers.worker_pid({no_orphans!r}, 1), signal.SIGKILL)
+
+    config = TrainConfig(epochs=20, batch_size=64, train_size=3000)
+    train_on_local_workers("convnet", config, log=kill_worker_1)
+    """
+    (root / "docs" / "page.py").write_text(textwrap.dedent(page))
+    built = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(root / "mkdocs.yml")],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+    assert built.returncode != 0
+    assert "Tutorial page page.py: code cell 2 (`def kill_worker_1(line):`)" in built.stderr
+    assert "Worker 1 of 2 was killed by SIGKILL" in built.stderr
