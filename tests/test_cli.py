@@ -8,7 +8,7 @@ from dataclasses import asdict, replace
 
 import pytest
 
-from mnist_book import training
+from mnist_book import cli, training
 from mnist_book.cli import main
 from mnist_book.data import MNIST_FILES
 from mnist_book.models import MODEL_NAMES
@@ -213,3 +213,14 @@ def test_results_ignore_an_entry_of_another_config(isolated_cache):
     assert training.cached_result("single_layer", config) == stored
     (entry / "model.keras").unlink()
     assert training.cached_result("single_layer", config) is None  # half-written: not trusted
+
+
+def test_every_training_setting_is_an_option():
+    """Local workers get their configuration as options: none may be missing."""
+    from dataclasses import fields
+
+    from mnist_book.training import TrainConfig
+
+    assert set(cli._CONFIG_OPTIONS) == {field.name for field in fields(TrainConfig)}
+    help_text = cli.build_parser()._subparsers._group_actions[0].choices["train"].format_help()
+    assert all(f"--{name.replace('_', '-')}" in help_text for name in cli._CONFIG_OPTIONS)

@@ -293,7 +293,8 @@ def test_killed_worker_then_restart_resumes_and_ends_as_uninterrupted(
 ):
     config = TrainConfig(epochs=3, batch_size=64, train_size=3_000)
     reference = launch.train_on_local_workers("convnet", config, use_cache=False, log=print)
-    assert not (isolated_cache / "models").exists()  # nothing cached, no checkpoint left
+    # Nothing cached and no checkpoint left: only the lock trainings take turns with.
+    assert [path.name for path in (isolated_cache / "models").iterdir()] == ["training.lock"]
 
     monkeypatch.setenv(RUN_LOG_ENV, str(tmp_path / "runs.jsonl"))
     seen: list[str] = []

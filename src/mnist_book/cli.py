@@ -117,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     train_parser.add_argument(
         "--schedule", metavar="NAME", help="learning-rate schedule: constant or cosine"
     )
+    train_parser.add_argument(
+        "--warmup-epochs",
+        type=float,
+        metavar="F",
+        help="epochs of linear learning-rate warm-up before the cosine decay",
+    )
     train_parser.add_argument("--seed", type=int, metavar="N", help="random seed")
     train_parser.add_argument(
         "--validation-split",
@@ -230,6 +236,7 @@ _CONFIG_OPTIONS = (
     "batch_size",
     "learning_rate",
     "schedule",
+    "warmup_epochs",
     "seed",
     "validation_split",
     "train_size",

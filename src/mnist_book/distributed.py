@@ -29,7 +29,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -403,7 +403,7 @@ def train(
     entry = training._entry(name, config, key_material(distribution, config))
     checkpoint = _checkpoint_dir(entry) if use_cache else None
     if use_cache and distribution.workers == 1:
-        with training._locked(entry):
+        with training._entry_locked(entry):
             cached = load_cached(entry, name, config)
             if cached is not None:
                 return _announce_loaded(cached, log)
@@ -496,9 +496,11 @@ def _train_and_evaluate(
         run_log.record(
             "training", model=name, epochs=config.epochs, distribution=distribution.description
         )
+    # One process takes its turn to train; local workers train in the launcher's turn.
+    turn = training.training_turn(name, log) if distribution.workers == 1 else nullcontext()
     started = time.perf_counter()
     try:
-        with _without_info_logs():
+        with turn, _without_info_logs():
             model, history, test_loss, test_accuracy, proof = _fit_distributed(
                 name, config, strategy, checkpoint, log, chief
             )

@@ -71,12 +71,14 @@ def train_on_local_workers(
     if not use_cache:
         with tempfile.TemporaryDirectory(prefix="mnist-book-workers-") as scratch:
             stored = Path(scratch) / "models" / entry.name  # where the chief will save it
-            return _launch(name, config, distribution, stored, timeout, log)
-    with training._locked(entry):
+            with training.training_turn(name, log):
+                return _launch(name, config, distribution, stored, timeout, log)
+    with training._entry_locked(entry):
         cached = load_cached(entry, name, config)
         if cached is not None:
             return _announce_loaded(cached, log)
-        return _launch(name, config, distribution, entry, timeout, log)
+        with training.training_turn(name, log):
+            return _launch(name, config, distribution, entry, timeout, log)
 
 
 def worker_command(

@@ -10,6 +10,7 @@ same training again loads it in well under a second instead of retraining.
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import inspect
 import json
@@ -217,7 +218,7 @@ def train(
     config = config or recipe(name)
     if use_cache:
         entry = _entry(name, config)
-        with _locked(_entry_lock(entry)):
+        with _entry_locked(entry):
             result = _load_entry(entry, name, config)
             if result is None:
                 result = _train_and_evaluate(name, config, log)
@@ -261,7 +262,7 @@ def load_cached(name: str, config: TrainConfig | None = None) -> TrainResult | N
     entry = _entry(name, config)
     if not entry.exists():
         return None
-    with _locked(_entry_lock(entry)):
+    with _entry_locked(entry):
         return _load_entry(entry, name, config)
 
 
@@ -270,9 +271,25 @@ def _entry(name: str, config: TrainConfig, distribution: dict[str, Any] | None =
     return paths.cache_dir() / "models" / f"{name}-{cache_key(name, config, distribution)[:20]}"
 
 
-def _entry_lock(entry: Path) -> Path:
-    """The lock file of a cache entry, held while it is read or written."""
-    return entry.with_name(entry.name + ".lock")
+def _entry_locked(entry: Path) -> contextlib.AbstractContextManager[None]:
+    """Hold the lock of a cache entry, so concurrent builds train (and write) it once."""
+    return _locked(entry.with_name(entry.name + ".lock"))
+
+
+@contextmanager
+def training_turn(name: str, log: Callable[[str], None] = print) -> Iterator[None]:
+    """Hold this machine's turn to train `name`, waiting (and saying so) for another training.
+
+    Trainings take turns through a lock in the model cache: two at once would each run at
+    half speed on a small machine, and their training times would mean nothing.
+    """
+
+    def waiting() -> None:
+        log("Waiting for another training to finish: one at a time uses the CPU best.")
+        run_log.record("waiting", model=name)
+
+    with _locked(paths.cache_dir() / "models" / _TRAINING_LOCK, waiting):
+        yield
 
 
 def _train_and_evaluate(name: str, config: TrainConfig, log: Callable[[str], None]) -> TrainResult:
@@ -280,12 +297,7 @@ def _train_and_evaluate(name: str, config: TrainConfig, log: Callable[[str], Non
     log(f"Training {name} ({build_model(name).count_params():,} parameters) for {epochs}.")
     run_log.record("training", model=name, epochs=config.epochs)
     epoch_log = _EpochLog(name, config.epochs, log)
-
-    def waiting() -> None:
-        log("Waiting for another training to finish: one at a time uses the CPU best.")
-        run_log.record("waiting", model=name)
-
-    with _locked(paths.cache_dir() / "models" / _TRAINING_LOCK, waiting):
+    with training_turn(name, log):
         started = time.perf_counter()
         model, history, test_loss, test_accuracy = _fit(name, config, [epoch_log])
         train_seconds = time.perf_counter() - started
