@@ -3,7 +3,9 @@
 For the page ``draw.md`` the build publishes, under ``draw/`` beside it:
 
 - ``models.json``, the manifest: each model in the build's results (`report.model_results`,
-  so a later chapter's models appear by themselves) with its ONNX file, input shape, output
+  so a later chapter's models appear by themselves) that the model cache holds: a data-parallel
+  training (a result with a ``distribution``) demonstrates `mnist_book.distributed` and keeps
+  no model, so it is left out with its ONNX file, input shape, output
   activation and test results, and the runtime's files;
 - ``models/<name>-<hash>.onnx``: each model exported from the model cache
   (`mnist_book.export`; never trained here), named by its content;
@@ -55,7 +57,7 @@ def page_assets(page: str, pages: Iterable[ExecutedPage]) -> DrawAssets:
     """Export every trained model, fetch the runtime, and write the manifest's entries."""
     pages = list(pages)
     directory = assets_dir(page)
-    trained = report.model_results(pages)
+    trained = [result for result in report.model_results(pages) if not result.get("distribution")]
     names = [result["name"] for result in trained]
     files: dict[str, Path] = {}
     entries = []
