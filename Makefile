@@ -17,7 +17,7 @@ endif
 
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help install test test-all test-browser site serve bench bench-build bench-draw bench-distributed lint format clean
+.PHONY: help install test test-all test-browser site serve bench bench-build bench-draw bench-distributed bench-records lint format clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ bench: $(STAMP)  ## Seconds per epoch and samples per second for every model.
 
 bench-distributed: $(STAMP)  ## Samples per second: one process, two logical devices, two workers.
 	$(BIN)/python scripts/bench_distributed.py
+
+bench-records: $(STAMP)  ## The records chapter's single-model recipe on three seeds (~30 min).
+	$(BIN)/python scripts/bench_records.py
 
 bench-build: $(STAMP)  ## Time cold, no-change, prose, page-code and package-edit rebuilds.
 	$(BIN)/python scripts/bench_build.py --sequential

@@ -98,13 +98,13 @@ pd.DataFrame(
 # %% [markdown]
 # ## The images that defeat them
 #
-# Test digits that even the convnet gets wrong, most confident mistakes first, with every
-# model's guess (red when wrong):
+# Test digits that even the most accurate model gets wrong, its most confident mistakes
+# first, with every model's guess (red when wrong):
 
 # %%
 predictions = {name: s.predictions for name, s in scores.items()}
 plotting.misclassified_gallery(
-    x_test, y_test, predictions, scores["convnet"].misclassified[:18], cols=6
+    x_test, y_test, predictions, scores[best].misclassified[:18], cols=6
 )
 
 # %%
@@ -112,9 +112,10 @@ wrong_everywhere = evaluation.misclassified_by_all(y_test, predictions)
 convnet_only = np.setdiff1d(
     scores["convnet"].misclassified, scores["hidden_layer"].misclassified
 )
+convnet_errors = scores["convnet"].misclassified.size
 Markdown(
-    f"**{wrong_everywhere.size}** test images are misclassified by all four "
-    f"models; of the convnet's {scores['convnet'].misclassified.size} "
+    f"**{wrong_everywhere.size}** test images are misclassified by all "
+    f"{len(scores)} models; of the convnet's {convnet_errors} "
     f"mistakes, {convnet_only.size} are images the hidden-layer network gets "
     "right."
 )

@@ -3,23 +3,40 @@
 import numpy as np
 import pytest
 
+from mnist_book._keras import keras
 from mnist_book.models import MODEL_NAMES, build_model, get_spec, layer_table, prepare_images
 
 
 @pytest.mark.parametrize(
     ("name", "params"),
-    [("single_layer", 7_850), ("hidden_layer", 79_510), ("flatten", 79_510), ("convnet", 34_826)],
+    [
+        ("single_layer", 7_850),
+        ("hidden_layer", 79_510),
+        ("flatten", 79_510),
+        ("convnet", 34_826),
+        ("convnet_augmented", 34_826),
+        ("convnet_bn", 35_114),
+        ("deeper_convnet", 318_122),
+    ],
 )
 def test_parameter_counts(name, params):
     assert build_model(name).count_params() == params
 
 
 def test_registry_order_is_the_site_order():
-    assert MODEL_NAMES == ("single_layer", "hidden_layer", "flatten", "convnet")
+    assert MODEL_NAMES == (
+        "single_layer",
+        "hidden_layer",
+        "flatten",
+        "convnet",
+        "convnet_augmented",
+        "convnet_bn",
+        "deeper_convnet",
+    )
 
 
 def test_unknown_name_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="single_layer, hidden_layer, flatten, convnet"):
+    with pytest.raises(ValueError, match="single_layer, hidden_layer, flatten, convnet, "):
         get_spec("resnet")
 
 
@@ -67,3 +84,29 @@ def test_layer_table_lists_every_layer_with_its_parameters():
     assert list(table["type"]) == ["Flatten", "Dense", "Dense"]
     assert list(table["output shape"]) == ["(None, 784)", "(None, 100)", "(None, 10)"]
     assert table["parameters"].sum() == model.count_params()
+
+
+@pytest.mark.parametrize("name", ["convnet_augmented", "convnet_bn", "deeper_convnet"])
+def test_augmentation_moves_digits_only_while_training(name):
+    model = build_model(name)
+    augment = keras.Sequential(model.layers[:3])
+    digits = prepare_images(name, np.eye(28, dtype=np.uint8)[None].repeat(4, axis=0) * 255)
+    # Inference (evaluation, the exported model, the draw page) sees the digits as they are.
+    np.testing.assert_array_equal(augment(digits, training=False), digits)
+    moved = keras.ops.convert_to_numpy(augment(digits, training=True))
+    assert moved.shape == digits.shape
+    assert not np.allclose(moved, digits)
+    assert not np.allclose(moved[0], moved[1])  # each image its own transformation
+    assert moved.min() >= 0.0 and moved.max() <= 1.0 + 1e-6
+
+
+def test_augmentation_is_reproducible_for_a_seed():
+    digits = prepare_images("convnet_augmented", np.eye(28, dtype=np.uint8)[None] * 255)
+
+    def augmented(seed):
+        keras.utils.set_random_seed(seed)
+        augment = keras.Sequential(build_model("convnet_augmented").layers[:3])
+        return keras.ops.convert_to_numpy(augment(digits, training=True))
+
+    np.testing.assert_array_equal(augmented(1), augmented(1))
+    assert not np.allclose(augmented(1), augmented(2))

@@ -11,7 +11,7 @@ import filelock
 import numpy as np
 import pytest
 
-from mnist_book import models, run_log, training
+from mnist_book import data, models, run_log, training
 from mnist_book.paths import RUN_LOG_ENV
 from mnist_book.training import TrainConfig, cache_key, recipe, train
 
@@ -216,7 +216,7 @@ def test_same_seed_reproduces_the_result_exactly(quiet_train):
 
 def test_every_model_has_a_recipe():
     assert {name: recipe(name).epochs >= 1 for name in training.RECIPES} == dict.fromkeys(
-        ("single_layer", "hidden_layer", "flatten", "convnet"), True
+        models.MODEL_NAMES, True
     )
 
 
@@ -268,3 +268,22 @@ def test_full_disk_while_caching_warns_and_leaves_nothing_half_written(
         result, _ = quiet_train()
     assert result.test_accuracy > 0.5
     assert [path.name for path in (isolated_cache / "models").iterdir() if path.is_dir()] == []
+
+
+def test_validation_data_is_what_the_training_validated_on(quiet_train):
+    result, _ = quiet_train("single_layer", TrainConfig(epochs=1, train_size=3_001))
+    (x_train, y_train), _ = data.load_mnist()
+    images, labels = result.config.validation_data(x_train, y_train)
+    assert len(images) == len(labels) == 301  # Keras rounds the training part down
+    scores = result.evaluate(images, labels)
+    assert scores.accuracy == pytest.approx(result.history["val_accuracy"][-1], abs=1e-6)
+    everything = TrainConfig(validation_split=0.1).validation_data(x_train, y_train)
+    np.testing.assert_array_equal(everything[1], y_train[54_000:])
+
+
+def test_augmented_training_is_deterministic_for_a_seed(quiet_train):
+    config = TrainConfig(epochs=1, batch_size=64, train_size=1_000)
+    first, _ = quiet_train("convnet_augmented", config, use_cache=False)
+    second, _ = quiet_train("convnet_augmented", config, use_cache=False)
+    assert first.history["loss"] == second.history["loss"]
+    np.testing.assert_array_equal(first.model.get_weights()[0], second.model.get_weights()[0])

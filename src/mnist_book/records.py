@@ -6,7 +6,19 @@ model trained in minutes on a laptop's CPU stands against two decades of papers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from mnist_book.evaluation import TTA_SHIFTS, Evaluation, ensemble
+
+if TYPE_CHECKING:
+    from mnist_book.training import TrainResult
+
+TEST_IMAGES = 10_000
 
 
 @dataclass(frozen=True)
@@ -84,3 +96,72 @@ PUBLISHED: tuple[PublishedResult, ...] = (
     ),
 )
 """Landmark published MNIST results, oldest first."""
+
+
+def published_table(published: tuple[PublishedResult, ...] = PUBLISHED) -> pd.DataFrame:
+    """The published results as a table: error, accuracy, one model or a committee, method."""
+    return pd.DataFrame(
+        {
+            "test error": [r.error for r in published],
+            "test accuracy": [r.accuracy for r in published],
+            "kind": ["ensemble" if r.ensemble else "one model" for r in published],
+            "method": [r.method for r in published],
+        },
+        index=pd.Index([r.label for r in published], name="reported by"),
+    )
+
+
+def ladder_table(results: Mapping[str, TrainResult]) -> pd.DataFrame:
+    """One row per step of an ablation ladder: what it trained and what it bought.
+
+    `results` maps each step's label to its training, in the ladder's order. The columns
+    give the model, epochs and schedule, the last epoch's validation accuracy, the test
+    accuracy and errors, the errors saved against the step before, and training minutes.
+    """
+    rows = []
+    for step, result in results.items():
+        errors = round((1 - result.test_accuracy) * TEST_IMAGES)
+        rows.append(
+            {
+                "step": step,
+                "model": result.name,
+                "epochs": result.config.epochs,
+                "schedule": result.config.schedule,
+                "validation accuracy": result.history["val_accuracy"][-1],
+                "test accuracy": result.test_accuracy,
+                "test errors": errors,
+                "errors saved": (rows[-1]["test errors"] - errors) if rows else 0,
+                "training minutes": result.train_seconds / 60,
+            }
+        )
+    return pd.DataFrame(rows).set_index("step")
+
+
+def vote_table(
+    single: TrainResult,
+    members: Sequence[TrainResult],
+    sets: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    shifts: Sequence[tuple[int, int]] = TTA_SHIFTS,
+) -> pd.DataFrame:
+    """Accuracy of one model and of a committee, each without and with test-time augmentation.
+
+    Rows: the single model, it with TTA (its answers averaged over `shifts`), the
+    committee of `members` (their probabilities averaged) and the committee with TTA.
+    Columns: "<set> accuracy" for each labelled set in `sets` (name -> images, labels).
+    """
+    plain = ((0, 0),)
+
+    def committee(images: np.ndarray, labels: np.ndarray, views: Sequence) -> Evaluation:
+        return ensemble([m.evaluate(images, labels, shifts=views) for m in members])
+
+    committee_name = f"ensemble of {len(members)}"
+    columns = {}
+    for set_name, (images, labels) in sets.items():
+        columns[f"{set_name} accuracy"] = [
+            single.evaluate(images, labels, shifts=plain).accuracy,
+            single.evaluate(images, labels, shifts=shifts).accuracy,
+            committee(images, labels, plain).accuracy,
+            committee(images, labels, shifts).accuracy,
+        ]
+    names = ["single model", "single model, TTA", committee_name, f"{committee_name}, TTA"]
+    return pd.DataFrame(columns, index=pd.Index(names, name="prediction"))

@@ -64,6 +64,18 @@ class TrainConfig:
     validation_split: float = 0.1
     train_size: int | None = None
 
+    def validation_data(
+        self, images: np.ndarray, labels: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The images and labels a training with this config holds out for validation.
+
+        `images` and `labels` are the whole training set, as loaded; like Keras's
+        ``validation_split``, the last `validation_split` of the first `train_size` images.
+        """
+        images, labels = images[: self.train_size], labels[: self.train_size]
+        split_at = math.floor(len(images) * (1 - self.validation_split))
+        return images[split_at:], labels[split_at:]
+
     def __post_init__(self) -> None:
         if self.schedule not in ("constant", "cosine"):
             raise ValueError(f"schedule must be 'constant' or 'cosine', got {self.schedule!r}.")
@@ -84,6 +96,13 @@ RECIPES: dict[str, TrainConfig] = {
     "hidden_layer": TrainConfig(epochs=15, batch_size=128),
     "flatten": TrainConfig(epochs=20, batch_size=128, schedule="cosine"),
     "convnet": TrainConfig(epochs=15, batch_size=128),
+    "convnet_augmented": TrainConfig(epochs=15, batch_size=128),
+    "convnet_bn": TrainConfig(
+        epochs=15, batch_size=128, learning_rate=3e-3, schedule="cosine", warmup_epochs=1
+    ),
+    "deeper_convnet": TrainConfig(
+        epochs=30, batch_size=128, learning_rate=3e-3, schedule="cosine", warmup_epochs=1
+    ),
 }
 """The configuration the site trains each registered model with."""
 

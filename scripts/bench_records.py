@@ -1,0 +1,56 @@
+"""Benchmark: the records chapter's single-model recipe on several seeds.
+
+Trains `deeper_convnet` with its site recipe (`mnist_book.training.recipe`) once per seed,
+through the model cache (seed 0 is the build's own training, so it is loaded if the site was
+built), and reports each seed's validation and test accuracy and training minutes against the
+bar of Ciresan et al. 2011 (99.65 %). Prints a table, then the same as one JSON line, last.
+
+    python scripts/bench_records.py               # seeds 0 1 2; or: make bench-records
+    python scripts/bench_records.py --seeds 3 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+
+from mnist_book.records import PUBLISHED
+from mnist_book.training import recipe, train
+
+MODEL = "deeper_convnet"
+BAR = next(r for r in PUBLISHED if r.label == "Ciresan et al. 2011")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    seeds = parser.parse_args(argv).seeds
+    rows = []
+    for seed in seeds:
+        result = train(MODEL, dataclasses.replace(recipe(MODEL), seed=seed))
+        rows.append(
+            {
+                "seed": seed,
+                "validation_accuracy": result.history["val_accuracy"][-1],
+                "test_accuracy": result.test_accuracy,
+                "minutes": round(result.train_seconds / 60, 2),
+                "from_cache": result.from_cache,
+                "meets_bar": result.test_accuracy >= BAR.accuracy,
+            }
+        )
+    print(f"{MODEL}, {recipe(MODEL)}; bar: {BAR.label} {BAR.accuracy:.2%}")
+    print(f"{'seed':>4}{'validation':>12}{'test':>9}{'minutes':>9}  bar")
+    for row in rows:
+        print(
+            f"{row['seed']:>4}{row['validation_accuracy']:>12.2%}{row['test_accuracy']:>9.2%}"
+            f"{row['minutes']:>9.1f}  {'met' if row['meets_bar'] else 'missed'}"
+        )
+    machine = {"cpus": os.cpu_count(), "python": platform.python_version()}
+    print(json.dumps({"benchmark": "records", "machine": machine, "model": MODEL, "seeds": rows}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""The published results and the records chapter's ablation table."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from mnist_book import records
+from mnist_book.evaluation import Evaluation
+from mnist_book.training import TrainConfig
+
+
+def test_published_results_are_oldest_first_and_fractions():
+    errors = [r.error for r in records.PUBLISHED]
+    assert all(0 < e < 0.01 for e in errors)
+    assert records.PUBLISHED[0].label == "LeCun et al. 1998"
+    table = records.published_table()
+    assert list(table.index) == [r.label for r in records.PUBLISHED]
+    assert (table["test accuracy"] + table["test error"]).tolist() == pytest.approx([1.0] * 7)
+    assert set(table["kind"]) == {"one model", "ensemble"}
+
+
+def _trained(name, accuracy, seconds, val, config):
+    # What ladder_table reads of a TrainResult.
+    return SimpleNamespace(
+        name=name,
+        config=config,
+        test_accuracy=accuracy,
+        train_seconds=seconds,
+        history={"val_accuracy": [0.5, val]},
+    )
+
+
+def test_ladder_table_counts_the_errors_each_step_saves():
+    constant = TrainConfig(epochs=15, batch_size=128)
+    cosine = TrainConfig(epochs=30, batch_size=128, schedule="cosine")
+    table = records.ladder_table(
+        {
+            "baseline": _trained("convnet", 0.9922, 90.0, 0.991, constant),
+            "+ augmentation": _trained("convnet_augmented", 0.9941, 120.0, 0.993, constant),
+            "+ longer": _trained("deeper_convnet", 0.9938, 600.0, 0.995, cosine),
+        }
+    )
+    assert list(table.index) == ["baseline", "+ augmentation", "+ longer"]
+    assert table["test errors"].tolist() == [78, 59, 62]
+    assert table["errors saved"].tolist() == [0, 19, -3]  # a step can cost errors too
+    assert table["training minutes"].tolist() == pytest.approx([1.5, 2.0, 10.0])
+    assert table["validation accuracy"].tolist() == [0.991, 0.993, 0.995]
+    assert table.loc["+ longer", ["model", "epochs", "schedule"]].tolist() == [
+        "deeper_convnet",
+        30,
+        "cosine",
+    ]
+
+
+class _Voter:
+    """A stand-in for a TrainResult: fixed answers for the plain view and for TTA."""
+
+    def __init__(self, plain, tta):
+        self.answers = {1: np.asarray(plain), 5: np.asarray(tta)}
+
+    def evaluate(self, images, labels, *, shifts):
+        probabilities = np.eye(10)[self.answers[len(shifts)][: len(labels)]]
+        return Evaluation.from_probabilities(probabilities, labels)
+
+
+def test_vote_table_scores_single_model_committee_and_tta_on_each_set():
+    labels = np.array([0, 1, 2, 3])
+    # Three voters, each wrong on a different digit: the majority is always right.
+    a = _Voter([9, 1, 2, 3], [0, 1, 2, 3])
+    b = _Voter([0, 9, 2, 3], [0, 9, 2, 3])
+    c = _Voter([0, 1, 9, 3], [0, 9, 9, 3])
+    images = np.zeros((4, 28, 28), dtype=np.uint8)
+    table = records.vote_table(a, [a, b, c], {"validation": (images, labels)})
+    assert list(table.index) == [
+        "single model",
+        "single model, TTA",
+        "ensemble of 3",
+        "ensemble of 3, TTA",
+    ]
+    assert table["validation accuracy"].tolist() == [0.75, 1.0, 1.0, 0.75]
