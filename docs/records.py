@@ -19,7 +19,7 @@ from mnist_book.training import TrainConfig, recipe, train
 # %% [markdown]
 # ## The records
 #
-# Twenty-five years of papers have driven the test error on these 10,000 digits from about
+# Over two decades, papers have driven the test error on these 10,000 digits from about
 # 1 % to about 0.1 %. Their numbers, as the authors reported them (none is run here):
 
 # %%

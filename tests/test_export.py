@@ -59,7 +59,8 @@ def test_export_describes_its_input_and_output(trained, name):
     exported = export.exported_onnx(name, TINY)
     assert exported.input_shape == get_spec(name).input_shape
     assert exported.output == trained[name].model.layers[-1].activation.__name__
-    assert exported.path.stat().st_size <= 400_000
+    # float32 weights and a small graph: nothing else rides along.
+    assert exported.path.stat().st_size <= 4 * trained[name].params + 20_000
 
 
 def test_export_is_cached_and_the_same_bytes_every_time(trained, monkeypatch):

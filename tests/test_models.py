@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from mnist_book._keras import keras
-from mnist_book.models import MODEL_NAMES, build_model, get_spec, layer_table, prepare_images
+from mnist_book.models import (
+    MODEL_NAMES,
+    build_model,
+    get_spec,
+    inference_model,
+    layer_table,
+    prepare_images,
+)
 
 
 @pytest.mark.parametrize(
@@ -110,3 +117,19 @@ def test_augmentation_is_reproducible_for_a_seed():
 
     np.testing.assert_array_equal(augmented(1), augmented(1))
     assert not np.allclose(augmented(1), augmented(2))
+
+
+def test_inference_model_drops_augmentation_and_keeps_the_predictions():
+    model = build_model("convnet_bn")
+    inference = inference_model(model)
+    assert [type(layer).__name__ for layer in inference.layers][:2] == [
+        "Conv2D",
+        "BatchNormalization",
+    ]
+    assert inference.count_params() == model.count_params()
+    digits = prepare_images("convnet_bn", np.eye(28, dtype=np.uint8)[None].repeat(3, axis=0) * 255)
+    np.testing.assert_allclose(
+        inference.predict(digits, verbose=0), model.predict(digits, verbose=0)
+    )
+    plain = build_model("convnet")
+    assert inference_model(plain) is plain

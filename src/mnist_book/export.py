@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from mnist_book import paths, training
+from mnist_book import models, paths, training
 from mnist_book._keras import keras, tensorflow
 
 INPUT_NAME = "pixels"
@@ -50,9 +50,13 @@ class OnnxModel:
 
 
 def to_onnx(model: keras.Model) -> bytes:
-    """`model` as a canonical ONNX file (`canonical`), for any batch size."""
+    """`model` as a canonical ONNX file (`canonical`), for any batch size.
+
+    Training-only layers (augmentation) are left out (`models.inference_model`).
+    """
     import onnx
 
+    model = models.inference_model(model)
     signature = [tensorflow.TensorSpec((None, *model.input_shape[1:]), tensorflow.float32)]
     with tempfile.TemporaryDirectory() as scratch, warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # tf2onnx on NumPy 2's np.object
@@ -98,7 +102,7 @@ def canonical(model: Any) -> Any:
     return model
 
 
-EXPORT_PROCEDURE = (to_onnx, canonical)
+EXPORT_PROCEDURE = (to_onnx, canonical, models.inference_model)
 """The code that turns a trained model into ONNX bytes, part of an export's cache key."""
 
 

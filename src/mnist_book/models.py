@@ -89,6 +89,22 @@ def augmentation() -> list[keras.layers.Layer]:
     ]
 
 
+TRAINING_ONLY_LAYERS = (layers.RandomRotation, layers.RandomZoom, layers.RandomTranslation)
+"""The layer types of `augmentation`: identities outside training."""
+
+
+def inference_model(model: keras.Model) -> keras.Model:
+    """`model` without its `augmentation` layers, sharing its weights: what inference runs.
+
+    The same predictions as `model`; exporters (ONNX) need it, since the random layers keep
+    their training-time operations in a traced graph.
+    """
+    kept = [layer for layer in model.layers if not isinstance(layer, TRAINING_ONLY_LAYERS)]
+    if len(kept) == len(model.layers):
+        return model
+    return keras.Sequential([keras.Input(shape=model.input_shape[1:]), *kept], name=model.name)
+
+
 def augmented_examples(images: np.ndarray, seed: int = 0) -> np.ndarray:
     """MNIST `images` (uint8, as loaded) as `augmentation` shows them to a model in training.
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from mnist_book import fetch
+from mnist_book import fetch, training
 from mnist_book.export import ModelNotTrainedError
 from mnist_book.paths import CACHE_DIR_ENV, ORT_WEB_DIR_ENV
 from mnist_book.site import draw, ort_web
@@ -89,6 +89,13 @@ def test_every_cached_model_once_in_the_order_the_pages_trained_them(assets):
         "convnet (1 epochs)",
         "convnet (2 epochs)",
     ]
+
+
+def test_a_model_trained_with_its_recipe_is_offered_alone(pages, monkeypatch):
+    # When a page trained convnet with its site recipe, shorter runs of it are left out.
+    monkeypatch.setitem(training.RECIPES, "convnet", OTHER)
+    offered = draw.offered_results(pages)
+    assert [(r["name"], r["epochs"]) for r in offered] == [("single_layer", 1), ("convnet", 2)]
 
 
 def test_manifest_entries_come_from_the_results_and_the_exported_files(pages, assets):

@@ -3,9 +3,8 @@
 For the page ``draw.md`` the build publishes, under ``draw/`` beside it:
 
 - ``models.json``, the manifest: each model in the build's results (`report.model_results`,
-  so a later chapter's models appear by themselves) that the model cache holds: a data-parallel
-  training (a result with a ``distribution``) demonstrates `mnist_book.distributed` and keeps
-  no model, so it is left out with its ONNX file, input shape, output
+  so a later chapter's models appear by themselves) that the model cache holds, trained with
+  its recipe where a page did so (`offered_results`) with its ONNX file, input shape, output
   activation and test results, and the runtime's files;
 - ``models/<name>-<hash>.onnx``: each model exported from the model cache
   (`mnist_book.export`; never trained here), named by its content;
@@ -21,14 +20,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File
 
-from mnist_book import data, export, models
+from mnist_book import data, export, models, training
 from mnist_book.site import ort_web, report
 from mnist_book.site.page_cache import ExecutedPage
 from mnist_book.training import TrainConfig
@@ -53,11 +52,32 @@ def assets_dir(page: str) -> str:
     return f"{Path(page).with_suffix('').as_posix()}/"
 
 
+def offered_results(pages: Iterable[ExecutedPage]) -> list[dict[str, Any]]:
+    """The trainings the page offers, from the build's results, in the order they were trained.
+
+    Each model the model cache holds (a data-parallel training keeps none) once: trained with
+    its site recipe if a page did so (a chapter's shorter runs of it are left out), else
+    every training of it that the pages made.
+    """
+    cached = [result for result in report.model_results(pages) if not result.get("distribution")]
+    with_recipe = {
+        result["name"]
+        for result in cached
+        if result["config"] == asdict(training.recipe(result["name"]))
+    }
+    return [
+        result
+        for result in cached
+        if result["name"] not in with_recipe
+        or result["config"] == asdict(training.recipe(result["name"]))
+    ]
+
+
 def page_assets(page: str, pages: Iterable[ExecutedPage]) -> DrawAssets:
     """Export every trained model, fetch the runtime, and write the manifest's entries."""
     pages = list(pages)
     directory = assets_dir(page)
-    trained = [result for result in report.model_results(pages) if not result.get("distribution")]
+    trained = offered_results(pages)
     names = [result["name"] for result in trained]
     files: dict[str, Path] = {}
     entries = []
