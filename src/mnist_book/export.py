@@ -116,16 +116,21 @@ def describe(path: Path) -> OnnxModel:
     return OnnxModel(path, tuple(dim.dim_value for dim in dims), last.op_type.lower())
 
 
-def exported_onnx(name: str, config: training.TrainConfig | None = None) -> OnnxModel:
+def exported_onnx(
+    name: str, config: training.TrainConfig | None = None, *, training_key: str | None = None
+) -> OnnxModel:
     """The ONNX export of training `name` with `config` (default: its recipe), cached.
 
-    Raises `ModelNotTrainedError` when the model cache does not hold that training.
+    `training_key` is the training's `training.cache_key` when known (a page's result
+    carries it as ``cache_key``), else computed here. Raises `ModelNotTrainedError` when the
+    model cache does not hold that training.
     """
     config = config or training.recipe(name)
-    key = _export_key(name, config)
+    training_key = training_key or training.cache_key(name, config)
+    key = _export_key(training_key)
     path = paths.cache_dir() / "onnx" / f"{name}-{key[:20]}.onnx"
     if not path.is_file():
-        result = training.load_cached(name, config)
+        result = training.load_cached(name, config, key=training_key)
         if result is None:
             raise ModelNotTrainedError(
                 f"Cannot export {name} ({json.dumps(asdict(config))}): that training is not in "
@@ -138,7 +143,7 @@ def exported_onnx(name: str, config: training.TrainConfig | None = None) -> Onnx
     return describe(path)
 
 
-def _export_key(name: str, config: training.TrainConfig) -> str:
+def _export_key(training_key: str) -> str:
     """A hash of the training and of everything that turns it into ONNX bytes."""
     versions = {}
     for package in _VERSIONED:
@@ -147,7 +152,7 @@ def _export_key(name: str, config: training.TrainConfig) -> str:
         except importlib.metadata.PackageNotFoundError:
             continue
     identity = {
-        "training": training.cache_key(name, config),
+        "training": training_key,
         "code": [training.code_fingerprint(step) for step in EXPORT_PROCEDURE],
         "versions": versions,
     }

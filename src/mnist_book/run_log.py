@@ -17,7 +17,8 @@ from typing import Any
 from mnist_book.paths import RUN_LOG_ENV
 
 RESULT = "result"
-"""The event carrying a training's result: `TrainResult.summary()` plus ``event``."""
+"""The event carrying a training's result: `TrainResult.summary()` plus ``event`` (and, for
+a training through the model cache, its ``cache_key``)."""
 
 
 def record(event: str, **fields: Any) -> None:

@@ -235,8 +235,10 @@ def train(
     unreadable cache entry is discarded with a warning and retrained.
     """
     config = config or recipe(name)
+    key = None
     if use_cache:
-        entry = _entry(name, config)
+        key = cache_key(name, config)
+        entry = _entry_of(name, key)
         with _entry_locked(entry):
             result = _load_entry(entry, name, config)
             if result is None:
@@ -249,7 +251,9 @@ def train(
     else:
         result = _train_and_evaluate(name, config, log)
     log(f"Test accuracy {result.test_accuracy:.2%}, test loss {result.test_loss:.4f}.")
-    run_log.record(run_log.RESULT, **result.summary())
+    # The model cache key travels with the result, so a process whose code is older than the
+    # page's (a long `mkdocs serve`) still finds the very model the page trained.
+    run_log.record(run_log.RESULT, **result.summary(), **({"cache_key": key} if key else {}))
     return result
 
 
@@ -271,14 +275,17 @@ def cached_result(name: str, config: TrainConfig | None = None) -> dict[str, Any
     return stored
 
 
-def load_cached(name: str, config: TrainConfig | None = None) -> TrainResult | None:
+def load_cached(
+    name: str, config: TrainConfig | None = None, *, key: str | None = None
+) -> TrainResult | None:
     """The cached training of `name` with `config` (default: its recipe), loaded; else None.
 
     Never trains: returns None unless the cache holds a readable entry for exactly this
-    training (an unreadable one is discarded with a warning, as `train` would).
+    training (an unreadable one is discarded with a warning, as `train` would). `key` is
+    its `cache_key` when known (a page's result carries it), else computed here.
     """
     config = config or recipe(name)
-    entry = _entry(name, config)
+    entry = _entry_of(name, key or cache_key(name, config))
     if not entry.exists():
         return None
     with _entry_locked(entry):
@@ -287,7 +294,12 @@ def load_cached(name: str, config: TrainConfig | None = None) -> TrainResult | N
 
 def _entry(name: str, config: TrainConfig, distribution: dict[str, Any] | None = None) -> Path:
     """The cache directory of training `name` with `config` (and `distribution`, if any)."""
-    return paths.cache_dir() / "models" / f"{name}-{cache_key(name, config, distribution)[:20]}"
+    return _entry_of(name, cache_key(name, config, distribution))
+
+
+def _entry_of(name: str, key: str) -> Path:
+    """The cache directory of a training of `name` whose `cache_key` is `key`."""
+    return paths.cache_dir() / "models" / f"{name}-{key[:20]}"
 
 
 def _entry_locked(entry: Path) -> contextlib.AbstractContextManager[None]:

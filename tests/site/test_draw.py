@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -16,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from mnist_book import fetch, training
+from mnist_book import fetch, run_log, training
 from mnist_book.export import ModelNotTrainedError
-from mnist_book.paths import CACHE_DIR_ENV, ORT_WEB_DIR_ENV
+from mnist_book.paths import CACHE_DIR_ENV, ORT_WEB_DIR_ENV, RUN_LOG_ENV
 from mnist_book.site import draw, ort_web
 from mnist_book.site.page_cache import ExecutedPage
 from mnist_book.training import TrainConfig, train
@@ -49,12 +50,17 @@ def pages(tmp_path_factory, mnist_dir):
         patch.setattr(ort_web, "INTEGRITY", integrity)
 
         def result(name, config):
-            return train(name, config, log=lambda line: None).summary()
+            # As a build sees it: the result event the training writes to the page's run log.
+            log = tmp_path_factory.mktemp("run") / "run.jsonl"
+            patch.setenv(RUN_LOG_ENV, str(log))
+            train(name, config, log=lambda line: None)
+            (recorded,) = run_log.results(log)
+            return recorded
 
         single = result("single_layer", TINY)
         # A data-parallel training's result: its model is not in the model cache.
         spread = {
-            **result("convnet", TINY),
+            **{k: v for k, v in result("convnet", TINY).items() if k != "cache_key"},
             "config": {**TINY.__dict__, "epochs": 3},
             "epochs": 3,
             "distribution": {"strategy": "mirrored", "description": "2 devices (CPU)"},
@@ -96,6 +102,18 @@ def test_a_model_trained_with_its_recipe_is_offered_alone(pages, monkeypatch):
     monkeypatch.setitem(training.RECIPES, "convnet", OTHER)
     offered = draw.offered_results(pages)
     assert [(r["name"], r["epochs"]) for r in offered] == [("single_layer", 1), ("convnet", 2)]
+
+
+def test_the_models_are_found_by_the_key_their_pages_trained_them_under(pages, monkeypatch):
+    # A long `mkdocs serve` whose own code is older than the pages' computes other keys:
+    # the results carry theirs.
+    shutil.rmtree(Path(os.environ[CACHE_DIR_ENV]) / "onnx", ignore_errors=True)  # export anew
+    with monkeypatch.context() as patch:
+        patch.setattr(training, "cache_key", lambda *args, **kwargs: "0" * 64)
+        stale = draw.page_assets("draw.md", pages)
+    assert [m["name"] for m in stale.manifest["models"]] == ["single_layer", "convnet", "convnet"]
+    cached = [r for page in pages for r in page.results if "distribution" not in r]
+    assert all(len(result["cache_key"]) == 64 for result in cached)
 
 
 def test_manifest_entries_come_from_the_results_and_the_exported_files(pages, assets):

@@ -83,7 +83,9 @@ def page_assets(page: str, pages: Iterable[ExecutedPage]) -> DrawAssets:
     entries = []
     for result in trained:
         trained_on = next(done.src_path for done in pages if result in done.results)
-        onnx = export.exported_onnx(result["name"], TrainConfig(**result["config"]))
+        onnx = export.exported_onnx(
+            result["name"], TrainConfig(**result["config"]), training_key=result.get("cache_key")
+        )
         content = onnx.path.read_bytes()
         file = f"models/{result['name']}-{hashlib.sha256(content).hexdigest()[:12]}.onnx"
         files[directory + file] = onnx.path
