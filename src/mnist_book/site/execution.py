@@ -1,9 +1,9 @@
-"""Executing the tutorial scripts: cached, several at once, with a per-cell timeout.
+"""Executing the tutorial scripts: cached, several at once, with a timeout for hung cells.
 
 `execute_pages` runs every page that the `PageCache` does not hold, on `workers` Jupyter
 kernels at a time, the slowest page (by its last run) first so that it does not start last.
-A cell that raises or runs past the timeout stops the build with a `PageExecutionError`
-naming the page and the cell.
+A cell that raises, or runs for `cell_timeout` seconds without progress (`Watchdog`), stops
+the build with a `PageExecutionError` naming the page and the cell.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
 
 from mnist_book import run_log
 from mnist_book.paths import RUN_LOG_ENV
@@ -76,6 +77,37 @@ async def _execute_all(
     return {src_path: tasks[src_path].result() for src_path in scripts}
 
 
+class Watchdog:
+    """Tells a hung cell from a long one: how long the running cell has made no progress.
+
+    Progress is a new cell or any run-log event of the page (a training starting, an epoch,
+    a result). While the page waits for another page's training (a "waiting" event, until
+    its next event), the clock stops: the cell is queued, not hung.
+    """
+
+    def __init__(self) -> None:
+        self.cell = -1
+        self._waiting = False
+        self._last = time.monotonic()
+
+    def cell_started(self, cell: NotebookNode, cell_index: int, **_: Any) -> None:
+        """nbclient's ``on_cell_execute`` hook."""
+        self.cell, self._waiting, self._last = cell_index, False, time.monotonic()
+
+    def saw(self, event: dict[str, Any]) -> None:
+        """A run-log event of the page (`progress.follow`'s ``on_event``)."""
+        self._waiting, self._last = event.get("event") == "waiting", time.monotonic()
+
+    def quiet_seconds(self) -> float:
+        """Seconds since the last progress, 0 while waiting for a training turn."""
+        return 0.0 if self._waiting else time.monotonic() - self._last
+
+    async def until_stalled(self, timeout: float) -> None:
+        """Return once the running cell has made no progress for `timeout` seconds."""
+        while (quiet := self.quiet_seconds()) < timeout:
+            await asyncio.sleep(min(1.0, timeout - quiet))
+
+
 async def execute(
     src_path: str,
     notebook: Any,
@@ -83,19 +115,19 @@ async def execute(
     cell_timeout: int,
     say: Callable[[str], None],
 ) -> tuple[float, list[dict[str, Any]]]:
-    """Execute `notebook` in place, in `directory`; return its seconds and model results."""
-    current = {"cell": -1}
+    """Execute `notebook` in place, in `directory`; return its seconds and model results.
 
-    def remember_cell(cell: Any, cell_index: int, **_: Any) -> None:
-        current["cell"] = cell_index
-
+    A cell fails after `cell_timeout` seconds without progress (`Watchdog`), however long
+    it runs while it trains.
+    """
+    watchdog = Watchdog()
     client = NotebookClient(
         notebook,
-        timeout=cell_timeout,
+        timeout=None,
         kernel_name="python3",
         allow_errors=False,
         resources={"metadata": {"path": str(directory)}},
-        on_cell_execute=remember_cell,
+        on_cell_execute=watchdog.cell_started,
         extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no TCP transport notice
     )
     with tempfile.TemporaryDirectory() as scratch:
@@ -103,13 +135,31 @@ async def execute(
         env = {**os.environ, RUN_LOG_ENV: str(log_path), "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
         started = time.perf_counter()
         try:
-            async with progress.follow(src_path, log_path, say):
-                await client.async_execute(env=env)
+            async with progress.follow(src_path, log_path, say, on_event=watchdog.saw):
+                await _until_done_or_stalled(
+                    client.async_execute(env=env), watchdog.until_stalled(cell_timeout)
+                )
         except (CellExecutionError, CellTimeoutError, DeadKernelError) as error:
             raise PageExecutionError(
-                failure_message(src_path, notebook, current["cell"], error)
+                failure_message(src_path, notebook, watchdog.cell, error)
             ) from None
         return time.perf_counter() - started, run_log.results(log_path)
+
+
+async def _until_done_or_stalled(execution: Any, stalled: Any) -> None:
+    """Await `execution`; if `stalled` returns first, cancel it and raise CellTimeoutError."""
+    running, watching = asyncio.ensure_future(execution), asyncio.ensure_future(stalled)
+    try:
+        await asyncio.wait({running, watching}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watching.cancel()
+        stalled_first = not running.done()
+        if stalled_first:
+            running.cancel()  # nbclient shuts the kernel down as it unwinds
+            await asyncio.gather(running, return_exceptions=True)
+    if stalled_first:
+        raise CellTimeoutError("The cell made no progress for the whole cell_timeout.")
+    running.result()
 
 
 def failure_message(src_path: str, notebook: Any, cell_index: int, error: Exception) -> str:
@@ -119,7 +169,10 @@ def failure_message(src_path: str, notebook: Any, cell_index: int, error: Except
     source = notebook.cells[cell_index].source if 0 <= cell_index < len(notebook.cells) else ""
     first_line = source.strip().splitlines()[0] if source.strip() else ""
     if isinstance(error, CellTimeoutError):
-        reason = "did not finish within the cell timeout (cell_timeout in mkdocs.yml)"
+        reason = (
+            "made no progress (no finished cell or training epoch) for the cell timeout "
+            "(cell_timeout in mkdocs.yml): is it stuck?"
+        )
     elif isinstance(error, DeadKernelError):
         reason = "killed its kernel (out of memory, or a crash in native code)"
     else:

@@ -38,7 +38,8 @@ log = get_plugin_logger(__name__)
 
 
 class PluginConfig(config_options.Config):
-    cell_timeout = config_options.Type(int, default=900)
+    # Seconds a cell may run without progress (a finished epoch, say) before it counts as hung.
+    cell_timeout = config_options.Type(int, default=600)
     workers = config_options.Type(int, default=2)
     cache_dir = config_options.Type(str, default=".cache/mnist-book/pages")
     # The "draw a digit" page (docs/ path): its models and runtime are published beside it.

@@ -38,15 +38,23 @@ def describe(page: str, event: dict[str, Any]) -> str | None:
 
 @contextlib.asynccontextmanager
 async def follow(
-    page: str, log_path: Path, say: Callable[[str], None], interval: float = 1.0
+    page: str,
+    log_path: Path,
+    say: Callable[[str], None],
+    interval: float = 1.0,
+    on_event: Callable[[dict[str, Any]], None] = lambda event: None,
 ) -> AsyncIterator[None]:
-    """While the block runs, say a line for each event `page` writes to `log_path`."""
+    """While the block runs, say a line for each event `page` writes to `log_path`.
+
+    Each event is also passed to `on_event` (the execution's `Watchdog`).
+    """
     offset = 0
 
     def report() -> None:
         nonlocal offset
         events, offset = run_log.read(log_path, offset)
         for event in events:
+            on_event(event)
             if line := describe(page, event):
                 say(line)
 
