@@ -6,6 +6,7 @@ import pytest
 from mnist_book._keras import keras
 from mnist_book.models import (
     MODEL_NAMES,
+    augmented_examples,
     build_model,
     get_spec,
     inference_model,
@@ -23,7 +24,7 @@ from mnist_book.models import (
         ("convnet", 34_826),
         ("convnet_augmented", 34_826),
         ("convnet_bn", 35_114),
-        ("deeper_convnet", 318_122),
+        ("deeper_convnet", 317_066),
     ],
 )
 def test_parameter_counts(name, params):
@@ -111,12 +112,26 @@ def test_augmentation_is_reproducible_for_a_seed():
     digits = prepare_images("convnet_augmented", np.eye(28, dtype=np.uint8)[None] * 255)
 
     def augmented(seed):
+        # As `training` does: the run's seed, then the model.
         keras.utils.set_random_seed(seed)
         augment = keras.Sequential(build_model("convnet_augmented").layers[:3])
         return keras.ops.convert_to_numpy(augment(digits, training=True))
 
     np.testing.assert_array_equal(augmented(1), augmented(1))
     assert not np.allclose(augmented(1), augmented(2))
+
+
+def test_augmented_examples_are_seeded_and_leave_the_global_seed_alone():
+    digits = np.eye(28, dtype=np.uint8)[None].repeat(3, axis=0) * 255
+    keras.utils.set_random_seed(5)
+    before = keras.random.uniform((3,), seed=None)
+    keras.utils.set_random_seed(5)
+    first = augmented_examples(digits, seed=1)
+    after = keras.random.uniform((3,), seed=None)
+    np.testing.assert_array_equal(first, augmented_examples(digits, seed=1))
+    assert not np.array_equal(first, augmented_examples(digits, seed=2))
+    assert first.shape == digits.shape and first.dtype == np.uint8
+    np.testing.assert_array_equal(before, after)  # the run's random numbers are untouched
 
 
 def test_inference_model_drops_augmentation_and_keeps_the_predictions():

@@ -11,7 +11,7 @@ site's results are the names in the code:
 | `convnet` | keras.io's MNIST convnet | 34,826 |
 | `convnet_augmented` | `convnet` seeing randomly rotated, zoomed and shifted digits | 34,826 |
 | `convnet_bn` | `convnet_augmented` with batch normalisation after each convolution | 35,114 |
-| `deeper_convnet` | augmentation, 5x5 convolutions with batch norm, Dense(256) | 318,122 |
+| `deeper_convnet` | augmentation, 5x5 convolutions (32, 64), a Dense(256) hidden layer | 317,066 |
 
 The last three are the records chapter's: their augmentation (`augmentation`) is Keras
 preprocessing layers at the model's input, active only while it trains, so validation and
@@ -74,18 +74,21 @@ ZOOM = 0.1
 SHIFT_PIXELS = 2.8
 
 
-def augmentation() -> list[keras.layers.Layer]:
+def augmentation(seed: int | None = None) -> list[keras.layers.Layer]:
     """Random small rotations (up to 10 degrees), zooms (10 %) and shifts (2.8 pixels).
 
     Keras preprocessing layers: they change the images only when the model is called with
-    ``training=True`` (in `fit`), drawing from the seed `training` sets for the run, and
-    fill the corners they uncover with black, MNIST's background.
+    ``training=True`` (in `fit`), and fill the corners they uncover with black, MNIST's
+    background. Without a `seed` they draw from the seed `training` sets for the run.
     """
     shift = SHIFT_PIXELS / 28
+    seeds = [None] * 3 if seed is None else [seed, seed + 1, seed + 2]
     return [
-        layers.RandomRotation(ROTATION_DEGREES / 360, fill_mode="constant", name="rotate"),
-        layers.RandomZoom(ZOOM, fill_mode="constant", name="zoom"),
-        layers.RandomTranslation(shift, shift, fill_mode="constant", name="shift"),
+        layers.RandomRotation(
+            ROTATION_DEGREES / 360, fill_mode="constant", seed=seeds[0], name="rotate"
+        ),
+        layers.RandomZoom(ZOOM, fill_mode="constant", seed=seeds[1], name="zoom"),
+        layers.RandomTranslation(shift, shift, fill_mode="constant", seed=seeds[2], name="shift"),
     ]
 
 
@@ -110,10 +113,9 @@ def augmented_examples(images: np.ndarray, seed: int = 0) -> np.ndarray:
 
     Returns uint8 images of the same shape, each with its own random rotation, zoom and shift.
     """
-    augment = keras.Sequential(augmentation())
+    augment = keras.Sequential(augmentation(seed))
     images = np.asarray(images)
     batch = scale_pixels(images).reshape((-1, 28, 28, 1))
-    keras.utils.set_random_seed(seed)
     moved = keras.ops.convert_to_numpy(augment(batch, training=True))
     return np.clip(np.rint(moved * 255), 0, 255).astype(np.uint8).reshape(images.shape)
 
@@ -147,14 +149,12 @@ def _convnet_bn() -> list[keras.layers.Layer]:
 def _deeper_convnet() -> list[keras.layers.Layer]:
     return [
         *augmentation(),
-        *_conv_bn(32, 5),
+        layers.Conv2D(32, kernel_size=(5, 5), activation="relu"),
         layers.MaxPooling2D(pool_size=(2, 2)),
-        *_conv_bn(64, 5),
+        layers.Conv2D(64, kernel_size=(5, 5), activation="relu"),
         layers.MaxPooling2D(pool_size=(2, 2)),
         layers.Flatten(),
-        layers.Dense(256, use_bias=False),
-        layers.BatchNormalization(),
-        layers.ReLU(),
+        layers.Dense(256, activation="relu", name="hidden"),
         layers.Dropout(0.5),
         layers.Dense(10, activation="softmax", name="output"),
     ]
@@ -193,7 +193,7 @@ MODELS: dict[str, ModelSpec] = {
         ),
         ModelSpec(
             "deeper_convnet",
-            "augmentation, 2x (5x5 Conv + BatchNorm + MaxPool), Dense(256), Dropout",
+            "augmentation, 2x (5x5 Conv + MaxPool), Dense(256), Dropout",
             (28, 28, 1),
             _deeper_convnet,
         ),

@@ -101,7 +101,7 @@ RECIPES: dict[str, TrainConfig] = {
         epochs=15, batch_size=128, learning_rate=3e-3, schedule="cosine", warmup_epochs=1
     ),
     "deeper_convnet": TrainConfig(
-        epochs=30, batch_size=128, learning_rate=3e-3, schedule="cosine", warmup_epochs=1
+        epochs=30, batch_size=128, learning_rate=1e-3, schedule="cosine", warmup_epochs=1
     ),
 }
 """The configuration the site trains each registered model with."""
