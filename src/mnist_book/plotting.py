@@ -44,6 +44,7 @@ from matplotlib.ticker import (
     NullFormatter,
     PercentFormatter,
 )
+from matplotlib.transforms import Bbox
 
 if TYPE_CHECKING:
     from mnist_book.records import PublishedResult
@@ -893,8 +894,6 @@ def error_vs_minutes(
             color=_theme().muted,
         )
     ax.scatter(minutes, percent, s=36, color=_theme().palette[0], zorder=3)
-    for name, x, y in zip(names, minutes, percent, strict=True):
-        ax.annotate(name, xy=(x, y), xytext=(5, 4), textcoords="offset points", fontsize=8)
     ax.set_xscale("log")
     ax.set_yscale("log")
     for axis, ticks in ((ax.xaxis, _LOG_TICKS), (ax.yaxis, _LOG_TICKS)):
@@ -911,6 +910,7 @@ def error_vs_minutes(
         title="Test error against training time",
     )
     ax.grid(which="major")
+    _label_points(ax, names, minutes, percent)
     best = int(np.argmin(percent))
     fastest = int(np.argmin(minutes))
     text = (
@@ -927,6 +927,42 @@ def error_vs_minutes(
 
 
 _LOG_TICKS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
+
+# Where a point's label may go, in points from it: above right first, then the other corners.
+_LABEL_SPOTS = tuple(
+    (dx, dy, "left" if dx > 0 else "right", "bottom" if dy > 0 else "top")
+    for dy in (3, -3, 13, -13)
+    for dx in (5, -5)
+)
+
+
+def _label_points(ax: Axes, names: Sequence[str], xs: Sequence[float], ys: Sequence[float]) -> None:
+    """Name each point beside it, on the first side where its label covers no other label
+    or point (the labels already on the axes, such as the published results', included)."""
+    renderer = ax.figure.canvas.get_renderer()
+    labels = [text.get_window_extent(renderer) for text in ax.texts]
+    points = []
+    for x, y in zip(xs, ys, strict=True):
+        cx, cy = ax.transData.transform((x, y))
+        points.append(Bbox.from_extents(cx - 4, cy - 4, cx + 4, cy + 4))
+    for index, (name, x, y) in enumerate(zip(names, xs, ys, strict=True)):
+        others = labels + points[:index] + points[index + 1 :]
+        for dx, dy, ha, va in _LABEL_SPOTS:
+            label = ax.annotate(
+                name,
+                xy=(x, y),
+                xytext=(dx, dy),
+                textcoords="offset points",
+                fontsize=8,
+                ha=ha,
+                va=va,
+            )
+            box = label.get_window_extent(renderer)
+            if not any(box.padded(6).overlaps(other) for other in others):
+                break
+            if (dx, dy, ha, va) != _LABEL_SPOTS[-1]:
+                label.remove()  # try the next side; the last keeps its place anyway
+        labels.append(box)
 
 
 def _spread_on_log_axis(values: Sequence[float], gap: float) -> list[float]:
