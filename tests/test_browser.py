@@ -353,9 +353,13 @@ def test_results_json_lists_the_models(context: Any, site_url: str) -> None:
         assert isinstance(model["epochs"], int) and model["epochs"] >= 1, model
         assert model["train_seconds"] > 0, model
         assert isinstance(model["params"], int) and model["params"] > 0, model
-    # A model may be listed once per way it was trained (one process, N devices, N workers).
-    names = [(model["name"], str(model.get("distribution"))) for model in models]
-    assert len(names) == len(set(names)), f"results.json names a model twice: {names}"
+    # A model may be listed once per way it was trained: its configuration (a chapter's
+    # shorter runs) and its distribution (one process, N devices, N workers).
+    names = [
+        (model["name"], json.dumps(model["config"], sort_keys=True), str(model.get("distribution")))
+        for model in models
+    ]
+    assert len(names) == len(set(names)), f"results.json names a training twice: {names}"
 
 
 def test_downloads_are_the_source_and_a_runnable_notebook(tutorial_pages: set[str]) -> None:
@@ -572,10 +576,23 @@ def scores_of(readings: list[dict[str, Any]], label: str) -> Any:
     )
 
 
+def model_card(page: Any, name: str) -> Any:
+    """The draw page's card of model `name` (exactly: not `convnet_bn` for `convnet`)."""
+    code = page.locator("code").filter(has_text=re.compile(f"^{re.escape(name)}$"))
+    return page.locator(".mnist-book-draw__model", has=code)
+
+
 def test_draw_page_reads_with_every_model_of_the_build(visit: Any, site_url: str) -> None:
     from playwright.sync_api import expect
 
-    models = json.loads((SITE / "results.json").read_text())["models"]
+    results = json.loads((SITE / "results.json").read_text())["models"]
+    models = json.loads((SITE / DRAW / "models.json").read_text())["models"]
+    # Every model trained in one process is offered, once (as its recipe trained it).
+    trained = sorted({result["name"] for result in results if not result.get("distribution")})
+    assert sorted(model["name"] for model in models) == trained
+    assert all(
+        any(r["name"] == m["name"] and r["config"] == m["config"] for r in results) for m in models
+    )
     page = open_board(visit, site_url)
     cards = page.locator(".mnist-book-draw__model")
     expect(cards).to_have_count(len(models))
@@ -674,7 +691,7 @@ def test_handwritten_digits_are_read_and_framing_is_the_lesson(
         document.querySelector(".mnist-book-draw__canvas").addEventListener(
             "pointerdown", (event) => window.pointerTypes.add(event.pointerType)); }"""
     )
-    convnet = page.locator(".mnist-book-draw__model", has=page.locator("code", has_text="convnet"))
+    convnet = model_card(page, "convnet")
     read: dict[bool, list[int]] = {}
     for frame in (True, False):
         page.locator("#mnist-book-draw-frame").set_checked(frame)
@@ -769,7 +786,7 @@ def test_a_missing_or_damaged_file_gives_a_visible_message(visit: Any, site_url:
         expect(page.locator(f"{BOARD} > * > .mnist-book-draw__error")).to_contain_text(words)
         return
     name = pattern.split("/")[-1].split("-")[0]
-    card = page.locator(".mnist-book-draw__model", has=page.locator("code", has_text=name))
+    card = model_card(page, name)
     expect(card.locator(".mnist-book-draw__error")).to_contain_text(words)
     write(page, 7, "mouse")  # the other models still read
     others = [m for m in page.evaluate(READ_BOARD)["models"] if m["name"] != name]
