@@ -1,7 +1,10 @@
 """Published MNIST results, as their authors reported them (none of them is run here).
 
 The records chapter draws them beside the site's own models, so that a reader sees where a
-model trained in minutes on a laptop's CPU stands against two decades of papers.
+model trained in minutes on a laptop's CPU stands against two decades of papers. The
+chapter's tables live here too: `published_table`, `ladder_table` (what each ingredient
+bought) and `vote_table` (one model against a committee, with and without test-time
+augmentation).
 """
 
 from __future__ import annotations
