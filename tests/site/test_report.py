@@ -15,7 +15,7 @@ def result(name, accuracy, epochs=2):
         "epochs": epochs,
         "train_seconds": 12.3,
         "params": 7850,
-        "config": {"epochs": epochs},
+        "config": {"epochs": epochs, "learning_rate": 0.001, "schedule": "constant"},
     }
 
 
@@ -43,7 +43,7 @@ def test_markers_are_replaced_by_their_tables():
     markdown = "Results\n\n<!-- mnist-book:results-table -->\n\n<!-- mnist-book:execution-times -->"
     filled = report.fill_markers(markdown, PAGES)
     assert "<!--" not in filled
-    assert "| `m2` | 99.00% | 0.1234 | 7,850 | 2 | 12 s |" in filled
+    assert "| `m2` | 99.00% | 0.1234 | 7,850 | 2 | 0.001 | 12 s |" in filled
     # Slowest page first; b.py came from the cache.
     assert filled.index("| `a.py` | 30.0 s | yes |") < filled.index("| `b.py` | 5.0 s | cached |")
     assert report.fill_markers("no markers", PAGES) == "no markers"
@@ -65,3 +65,10 @@ def test_a_data_parallel_training_is_its_own_row_saying_where_it_ran():
     table = report.results_table(listed).splitlines()
     assert table[2].startswith("| `m1` | 90.00%")
     assert table[4].startswith("| `m1` on 2 workers, 2 replicas (CPU) | 90.00%")
+
+
+def test_two_trainings_of_a_model_are_told_apart_by_their_learning_rate():
+    cosine = {**result("m1", 0.95), "config": {"learning_rate": 0.003, "schedule": "cosine"}}
+    table = report.results_table([result("m1", 0.9), cosine]).splitlines()
+    assert table[2].startswith("| `m1` | 90.00% | 0.1234 | 7,850 | 2 | 0.001 |")
+    assert table[3].startswith("| `m1` | 95.00% | 0.1234 | 7,850 | 2 | 0.003, cosine |")

@@ -90,10 +90,14 @@ def fill_markers(markdown: str, pages: Iterable[ExecutedPage]) -> str:
 
 
 def results_table(results: Iterable[dict[str, Any]]) -> str:
-    """A Markdown table of models: accuracy, loss, size, epochs and training time."""
+    """A Markdown table of models: accuracy, loss, size, epochs, learning rate, training time.
+
+    Two trainings of one model (a chapter's variants) differ in their epochs or learning rate.
+    """
     rows = [
-        "| Model | Test accuracy | Test loss | Parameters | Epochs | Training time |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| Model | Test accuracy | Test loss | Parameters | Epochs | Learning rate "
+        "| Training time |",
+        "| --- | ---: | ---: | ---: | ---: | --- | ---: |",
     ]
     for result in results:
         distribution = result.get("distribution")
@@ -102,9 +106,18 @@ def results_table(results: Iterable[dict[str, Any]]) -> str:
         )
         rows.append(
             f"| {name} | {result['test_accuracy']:.2%} | {result['test_loss']:.4f}"
-            f" | {result['params']:,} | {result['epochs']} | {result['train_seconds']:.0f} s |"
+            f" | {result['params']:,} | {result['epochs']} | {_learning_rate(result['config'])}"
+            f" | {result['train_seconds']:.0f} s |"
         )
     return "\n".join(rows)
+
+
+def _learning_rate(config: dict[str, Any]) -> str:
+    """Adam's learning rate of a training's config: "0.001", or "0.003, cosine" for a schedule."""
+    rate = config.get("learning_rate")
+    if rate is None:
+        return ""
+    return f"{rate:g}" + (", cosine" if config.get("schedule") == "cosine" else "")
 
 
 def execution_times(pages: Iterable[ExecutedPage]) -> str:
