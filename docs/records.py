@@ -23,9 +23,8 @@ from mnist_book.training import TrainConfig, recipe, train
 # 1 % to about 0.1 %. Their numbers, as the authors reported them (none is run here):
 
 # %%
-records.published_table().style.format(
-    {"test error": "{:.2%}", "test accuracy": "{:.2%}"}
-)
+rates = ["test error", "test accuracy"]
+records.published_table().style.format("{:.2%}", subset=rates)
 
 # %% [markdown]
 # Three ideas recur: show the network **distorted copies** of the training digits,
@@ -120,14 +119,9 @@ ladder = {
     "+ batch normalisation": normalised,
     "bigger network, 30 epochs": longer,
 }
+percent = {"validation accuracy": "{:.2%}", "test accuracy": "{:.2%}"}
 table = records.ladder_table(ladder)
-table.style.format(
-    {
-        "validation accuracy": "{:.2%}",
-        "test accuracy": "{:.2%}",
-        "training minutes": "{:.1f}",
-    }
-)
+table.style.format({**percent, "training minutes": "{:.1f}"})
 
 
 # %%
@@ -187,13 +181,8 @@ Markdown(
 # networks trained for hours or days on other hardware, so only their errors are drawn.
 
 # %%
-short = [
-    "convnet",
-    "+ augmentation",
-    "+ cosine",
-    "+ batch norm",
-    "deeper_convnet",
-]
+short = ["convnet", "+ augmentation", "+ cosine", "+ batch norm"]
+short.append("deeper_convnet")
 site = {name: train(name) for name in MODEL_NAMES[:3]}
 site |= dict(zip(short, ladder.values(), strict=True))
 member_votes = [

@@ -1,5 +1,6 @@
 """Executing pages: results and progress from the kernel, failures naming page and cell."""
 
+import json
 import textwrap
 import time
 
@@ -87,3 +88,24 @@ def test_a_cell_that_trains_or_waits_its_turn_may_run_past_the_timeout(tmp_path)
 def test_a_dead_kernel_is_reported_as_such(tmp_path):
     with pytest.raises(PageExecutionError, match=r"code cell 1 .* killed its kernel"):
         run(tmp_path, {"page.py": "# %%\nimport os\nos._exit(1)\n"})
+
+
+def test_lines_printed_over_time_are_one_output_on_the_page(tmp_path):
+    page = """\
+    # %%
+    import sys, time
+    for epoch in range(3):
+        print(f"epoch {epoch}", flush=True)
+        time.sleep(0.3)
+    print("to stderr", file=sys.stderr, flush=True)
+    print("done")
+    """
+    executed, _ = run(tmp_path, {"page.py": page})
+    notebook = json.loads(executed["page.py"].notebook.read_text())
+    (cell,) = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    streams = [(o["name"], "".join(o["text"])) for o in cell["outputs"]]
+    assert streams == [
+        ("stdout", "epoch 0\nepoch 1\nepoch 2\n"),
+        ("stderr", "to stderr\n"),
+        ("stdout", "done\n"),
+    ]

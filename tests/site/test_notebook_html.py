@@ -42,9 +42,13 @@ def test_styles_scripts_and_widgets_of_the_renderer_are_dropped(tmp_path):
     assert len(cleaned) < len(html) / 5
     assert "<script" not in cleaned and "clipboard" not in cleaned
     assert not re.search(r"mathjax|mermaid|cdn", cleaned, re.I)
-    # The pandas Styler's own rules stay with its table.
+    # The pandas Styler's own rules stay with its table, and the cell ids they name.
     (style,) = re.findall(r"<style[^>]*>(.*?)</style>", cleaned, re.S)
-    assert "#T_" in style
+    (highlighted,) = re.findall(r"#(T_\w+_row1_col0)", style)
+    assert f'id="{highlighted}"' in cleaned
+    # Cells no rule names lose their ids: a table's weight is its content.
+    assert not re.search(r'id="T_\w+_row0_col0"', cleaned)
+    assert re.search(r'id="T_\w+_row0_col0"', html)
 
 
 def test_code_cells_take_the_themes_code_block_markup(tmp_path):

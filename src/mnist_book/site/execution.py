@@ -143,7 +143,31 @@ async def execute(
             raise PageExecutionError(
                 failure_message(src_path, notebook, watchdog.cell, error)
             ) from None
+        coalesce_streams(notebook)
         return time.perf_counter() - started, run_log.results(log_path)
+
+
+def coalesce_streams(notebook: Any) -> None:
+    """Join each cell's consecutive outputs to one stream into one output, in place.
+
+    A training prints a line per epoch as it goes, and the kernel sends each as an output
+    of its own: joined, the page holds one block of text, as it does when the model is
+    loaded from the cache, not one wrapped block per line.
+    """
+    for cell in notebook.cells:
+        joined: list[Any] = []
+        for output in cell.get("outputs", []):
+            previous = joined[-1] if joined else None
+            if (
+                previous is not None
+                and output.output_type == previous.output_type == "stream"
+                and output.name == previous.name
+            ):
+                previous.text += output.text
+            else:
+                joined.append(output)
+        if "outputs" in cell:
+            cell.outputs = joined
 
 
 async def _until_done_or_stalled(execution: Any, stalled: Any) -> None:
