@@ -6,8 +6,10 @@ import pytest
 from mnist_book._keras import keras
 from mnist_book.models import (
     MODEL_NAMES,
+    TRAINING_ONLY_LAYERS,
     augmented_examples,
     build_model,
+    distortion,
     get_spec,
     inference_model,
     layer_table,
@@ -97,7 +99,9 @@ def test_layer_table_lists_every_layer_with_its_parameters():
 @pytest.mark.parametrize("name", ["convnet_augmented", "convnet_bn", "deeper_convnet"])
 def test_augmentation_moves_digits_only_while_training(name):
     model = build_model(name)
-    augment = keras.Sequential(model.layers[:3])
+    augment = keras.Sequential(
+        [layer for layer in model.layers if isinstance(layer, TRAINING_ONLY_LAYERS)]
+    )
     digits = prepare_images(name, np.eye(28, dtype=np.uint8)[None].repeat(4, axis=0) * 255)
     # Inference (evaluation, the exported model, the draw page) sees the digits as they are.
     np.testing.assert_array_equal(augment(digits, training=False), digits)
@@ -132,6 +136,9 @@ def test_augmented_examples_are_seeded_and_leave_the_global_seed_alone():
     assert not np.array_equal(first, augmented_examples(digits, seed=2))
     assert first.shape == digits.shape and first.dtype == np.uint8
     np.testing.assert_array_equal(before, after)  # the run's random numbers are untouched
+    distorted = augmented_examples(digits, seed=1, augment=distortion)
+    np.testing.assert_array_equal(distorted, augmented_examples(digits, seed=1, augment=distortion))
+    assert not np.array_equal(distorted, first)
 
 
 def test_inference_model_drops_augmentation_and_keeps_the_predictions():
@@ -148,3 +155,5 @@ def test_inference_model_drops_augmentation_and_keeps_the_predictions():
     )
     plain = build_model("convnet")
     assert inference_model(plain) is plain
+    distorted = build_model("deeper_convnet")
+    assert type(inference_model(distorted).layers[0]).__name__ == "Conv2D"

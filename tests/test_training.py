@@ -1,9 +1,11 @@
 """Training on a slice of the real data, and the trained-model cache."""
 
 import dataclasses
+import importlib
 import json
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 
@@ -110,6 +112,53 @@ def test_cache_key_follows_the_training_procedure(monkeypatch):
     )
     monkeypatch.setattr(training, "TRAINING_PROCEDURE", procedure)
     assert cache_key("single_layer", SMALL) != before
+
+
+def test_a_custom_layers_key_follows_its_whole_module(tmp_path, monkeypatch):
+    """A layer's helpers outside its class determine its training too (`mnist_book.distortion`)."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def fingerprint(version, source):
+        path = tmp_path / f"layer_module_{version}.py"
+        path.write_text(textwrap.dedent(source))
+        return training.code_fingerprint(importlib.import_module(path.stem))
+
+    original = fingerprint(
+        1,
+        '''
+        """A module."""
+        def helper(x):
+            return x + 1
+        class Layer:
+            def call(self, x):
+                return helper(x)
+        ''',
+    )
+    documented = fingerprint(
+        2,
+        '''
+        """The same module, documented."""
+        def helper(x):
+            """Add one."""
+            return x + 1  # one
+        class Layer:
+            def call(self, x):
+                return helper(x)
+        ''',
+    )
+    helper_changed = fingerprint(
+        3,
+        '''
+        """A module."""
+        def helper(x):
+            return x + 2
+        class Layer:
+            def call(self, x):
+                return helper(x)
+        ''',
+    )
+    assert original == documented
+    assert original != helper_changed
 
 
 def test_code_fingerprint_ignores_docstrings_comments_and_layout_only():

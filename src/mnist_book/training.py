@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Literal
 
 import filelock
@@ -101,7 +102,7 @@ RECIPES: dict[str, TrainConfig] = {
         epochs=15, batch_size=128, learning_rate=3e-3, schedule="cosine", warmup_epochs=1
     ),
     "deeper_convnet": TrainConfig(
-        epochs=30, batch_size=128, learning_rate=1e-3, schedule="cosine", warmup_epochs=1
+        epochs=40, batch_size=128, learning_rate=1e-3, schedule="cosine", warmup_epochs=1
     ),
 }
 """The configuration the site trains each registered model with."""
@@ -163,11 +164,12 @@ def cache_key(name: str, config: TrainConfig, distribution: dict[str, Any] | Non
     """A hash of everything that determines the result of training `name` with `config`.
 
     That is: the model as Keras serialises it once compiled for `config` (architecture,
-    initialisers, optimiser, learning-rate schedule), the source of any of its layers that
-    `mnist_book` defines, `config`, the data checksums, the code of the training procedure
-    (`TRAINING_PROCEDURE`) and the versions of Keras, TensorFlow and NumPy. Nothing else:
-    a change to a docstring, a comment, a log line or a module that does not train
-    keeps the key, and the trained model with it.
+    initialisers, optimiser, learning-rate schedule), the source of each module defining one
+    of its layers that `mnist_book` defines (the layer and the helpers it calls), `config`,
+    the data checksums, the code of the training procedure (`TRAINING_PROCEDURE`) and the
+    versions of Keras, TensorFlow and NumPy. Nothing else: a change to a docstring, a
+    comment, a log line or a module that does not train keeps the key, and the trained model
+    with it.
 
     A distributed training adds its `distribution` (`mnist_book.distributed.key_material`:
     strategy, workers, replicas, batches, its own training procedure); without one, the key
@@ -177,9 +179,11 @@ def cache_key(name: str, config: TrainConfig, distribution: dict[str, Any] | Non
     identity = {
         "model": _without_layer_names(keras.saving.serialize_keras_object(model)),
         "custom_layers": sorted(
-            code_fingerprint(type(layer))
-            for layer in model.layers
-            if type(layer).__module__.startswith("mnist_book")
+            {
+                code_fingerprint(inspect.getmodule(type(layer)))
+                for layer in model.layers
+                if type(layer).__module__.startswith("mnist_book")
+            }
         ),
         "config": asdict(config),
         "data": data.data_checksums(),
@@ -191,10 +195,14 @@ def cache_key(name: str, config: TrainConfig, distribution: dict[str, Any] | Non
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 
-def code_fingerprint(code: Callable[..., Any] | type) -> str:
-    """A hash of a function's or class's code, blind to name, docstrings, comments, layout."""
+def code_fingerprint(code: Callable[..., Any] | type | ModuleType) -> str:
+    """A hash of a function's, class's or module's code, blind to docstrings, comments, layout.
+
+    A function's or class's own name is left out too.
+    """
     tree = ast.parse(textwrap.dedent(inspect.getsource(code)))
-    tree.body[0].name = ""
+    if not inspect.ismodule(code):
+        tree.body[0].name = ""
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if (
