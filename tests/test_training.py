@@ -234,6 +234,29 @@ def test_trainings_take_turns_on_one_machine(quiet_train, isolated_cache):
     assert finished.is_set() and lines[-1].startswith("Test accuracy")
 
 
+def test_the_same_training_under_way_elsewhere_is_waited_for(isolated_cache, tmp_path, monkeypatch):
+    """Two pages asking for one model: the second waits, and its run log says so."""
+    log_path = tmp_path / "runs.jsonl"
+    monkeypatch.setenv(RUN_LOG_ENV, str(log_path))
+    lines: list[str] = []
+    results = []
+    (isolated_cache / "models").mkdir()
+    entry = training._entry_of("single_layer", cache_key("single_layer", SMALL))
+    with filelock.FileLock(f"{entry}.lock"):
+        worker = threading.Thread(
+            target=lambda: results.append(train("single_layer", SMALL, log=lines.append))
+        )
+        worker.start()
+        time.sleep(3)
+        assert lines == ["Waiting for another process that trains single_layer the same way."]
+        assert [json.loads(line)["event"] for line in log_path.read_text().splitlines()] == [
+            "waiting"
+        ]
+        assert not results
+    worker.join(timeout=120)
+    assert results and results[0].test_accuracy > 0.5
+
+
 def test_run_log_records_progress_and_the_result(quiet_train, tmp_path, monkeypatch):
     log_path = tmp_path / "runs.jsonl"
     monkeypatch.setenv(RUN_LOG_ENV, str(log_path))

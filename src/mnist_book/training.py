@@ -247,7 +247,8 @@ def train(
     if use_cache:
         key = cache_key(name, config)
         entry = _entry_of(name, key)
-        with _entry_locked(entry):
+        same = f"Waiting for another process that trains {name} the same way."
+        with _entry_locked(entry, _waiting(name, same, log)):
             result = _load_entry(entry, name, config)
             if result is None:
                 result = _train_and_evaluate(name, config, log)
@@ -310,9 +311,27 @@ def _entry_of(name: str, key: str) -> Path:
     return paths.cache_dir() / "models" / f"{name}-{key[:20]}"
 
 
-def _entry_locked(entry: Path) -> contextlib.AbstractContextManager[None]:
-    """Hold the lock of a cache entry, so concurrent builds train (and write) it once."""
-    return _locked(entry.with_name(entry.name + ".lock"))
+def _entry_locked(
+    entry: Path, waiting: Callable[[], None] | None = None
+) -> contextlib.AbstractContextManager[None]:
+    """Hold the lock of a cache entry, so concurrent builds train (and write) it once.
+
+    `waiting` is called first if another process holds it (say, another page training it).
+    """
+    return _locked(entry.with_name(entry.name + ".lock"), waiting)
+
+
+def _waiting(name: str, message: str, log: Callable[[str], None]) -> Callable[[], None]:
+    """What a training of `name` does when it must wait: say `message`, and log the wait.
+
+    A "waiting" run-log event tells the site build's watchdog the cell is not stuck.
+    """
+
+    def waiting() -> None:
+        log(message)
+        run_log.record("waiting", model=name)
+
+    return waiting
 
 
 @contextmanager
@@ -323,11 +342,8 @@ def training_turn(name: str, log: Callable[[str], None] = print) -> Iterator[Non
     half speed on a small machine, and their training times would mean nothing.
     """
 
-    def waiting() -> None:
-        log("Waiting for another training to finish: one at a time uses the CPU best.")
-        run_log.record("waiting", model=name)
-
-    with _locked(paths.cache_dir() / "models" / _TRAINING_LOCK, waiting):
+    turn = "Waiting for another training to finish: one at a time uses the CPU best."
+    with _locked(paths.cache_dir() / "models" / _TRAINING_LOCK, _waiting(name, turn, log)):
         yield
 
 
