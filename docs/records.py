@@ -130,32 +130,23 @@ longer = train("deeper_convnet")
 ladder = {
     "keras.io convnet": baseline,
     "+ augmentation": augmented,
-    "+ warm-up and cosine decay": scheduled,
-    "+ batch normalisation": normalised,
-    "distortions, bigger network, 40 epochs": longer,
+    "+ cosine schedule": scheduled,
+    "+ batch norm": normalised,
+    "+ distortions, bigger, longer": longer,
 }
 percent = {"validation accuracy": "{:.2%}", "test accuracy": "{:.2%}"}
 table = records.ladder_table(ladder)
 table.style.format({**percent, "training minutes": "{:.1f}"})
 
-
 # %%
-def validation_accuracy(result):
-    return result.history["val_accuracy"][-1]
-
-
-best = max(ladder.values(), key=validation_accuracy)
-ciresan = next(r for r in records.PUBLISHED if r.label == "Ciresan et al. 2011")
-verdict = (
-    "beats" if best.test_accuracy >= ciresan.accuracy else "falls short of"
-)
+best = max(ladder.values(), key=records.validation_accuracy)
+bar = records.SINGLE_MODEL_BAR
 Markdown(
-    f"The best single model on the validation digits, `{best.name}` after "
-    f"{best.config.epochs} epochs, "
-    f"classifies **{best.test_accuracy:.2%}** of the test digits, in "
-    f"{best.train_seconds / 60:.1f} minutes of training; it {verdict} "
-    f"{ciresan.label}'s {ciresan.accuracy:.2%} (a much larger network, "
-    "trained far longer on a GPU)."
+    f"The best single model on the validation digits, `{best.name}`, "
+    f"classifies **{best.test_accuracy:.2%}** of the test digits after "
+    f"{best.train_seconds / 60:.1f} minutes of training. {bar.label} "
+    f"reported {bar.accuracy:.2%} with a much larger network, trained far "
+    "longer on a GPU."
 )
 
 # %% [markdown]
@@ -169,24 +160,22 @@ Markdown(
 # averages those answers too. The "single model" is `deeper_convnet`.
 
 # %%
-members = sorted(ladder.values(), key=validation_accuracy)[-3:]
+members = records.committee(ladder)
 x_val, y_val = longer.config.validation_data(x_train, y_train)
 votes = records.vote_table(
     longer,
-    members,
+    list(members.values()),
     {"validation": (x_val, y_val), "test": (x_test, y_test)},
 )
 votes.style.format("{:.2%}")
 
 # %%
 chosen = votes["validation accuracy"].idxmax()
-minutes = sum(m.train_seconds for m in members) / 60
-steps = {id(result): step for step, result in ladder.items()}
+minutes = sum(m.train_seconds for m in members.values()) / 60
 Markdown(
-    f"The committee: {'; '.join(steps[id(m)] for m in members)}. Chosen by "
-    f"validation accuracy, **{chosen}** classifies "
-    f"**{votes.loc[chosen, 'test accuracy']:.2%}** of the test digits; its "
-    f"members trained for {minutes:.1f} minutes together."
+    f"The committee: {'; '.join(members)}, {minutes:.1f} minutes of training "
+    f"together. Chosen by validation accuracy, **{chosen}** classifies "
+    f"**{votes.loc[chosen, 'test accuracy']:.2%}** of the test digits."
 )
 
 # %% [markdown]
@@ -196,12 +185,10 @@ Markdown(
 # networks trained for hours or days on other hardware, so only their errors are drawn.
 
 # %%
-short = ["convnet", "+ augmentation", "+ cosine", "+ batch norm"]
-short.append("deeper_convnet")
-site = {name: train(name) for name in MODEL_NAMES[:3]}
-site |= dict(zip(short, ladder.values(), strict=True))
+site = {name: train(name) for name in MODEL_NAMES[:3]} | ladder
 member_votes = [
-    m.evaluate(x_test, y_test, shifts=evaluation.TTA_SHIFTS) for m in members
+    m.evaluate(x_test, y_test, shifts=evaluation.TTA_SHIFTS)
+    for m in members.values()
 ]
 ensemble_tta = evaluation.ensemble(member_votes)
 plotting.error_vs_minutes(
@@ -218,9 +205,7 @@ plotting.error_vs_minutes(
 # member's own answer beneath it, red when wrong:
 
 # %%
-predictions = {
-    f"#{i + 1}": votes.predictions for i, votes in enumerate(member_votes)
-}
+predictions = {f"#{i + 1}": v.predictions for i, v in enumerate(member_votes)}
 plotting.misclassified_gallery(
     x_test, y_test, predictions, ensemble_tta.misclassified, cols=6
 )
@@ -229,7 +214,7 @@ plotting.misclassified_gallery(
 unanimous = evaluation.unanimous_mistakes(y_test, predictions)
 Markdown(
     "Members: "
-    + "; ".join(f"#{i + 1} {steps[id(m)]}" for i, m in enumerate(members))
+    + "; ".join(f"#{i + 1} {step}" for i, step in enumerate(members))
     + f". On **{unanimous.size}** of the {ensemble_tta.misclassified.size} "
     "digits all three agree on the same wrong answer: there the label is the "
     "odd one out, and the image is worth a person's second look."

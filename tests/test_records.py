@@ -79,3 +79,21 @@ def test_vote_table_scores_single_model_committee_and_tta_on_each_set():
         "ensemble of 3, TTA",
     ]
     assert table["validation accuracy"].tolist() == [0.75, 1.0, 1.0, 0.75]
+
+
+def test_the_committee_is_chosen_on_validation_digits_not_the_test_set():
+    constant = TrainConfig(epochs=15, batch_size=128)
+    results = {
+        "a": _trained("convnet", 0.999, 60.0, 0.990, constant),  # best on test, worst on val
+        "b": _trained("convnet", 0.990, 60.0, 0.995, constant),
+        "c": _trained("convnet", 0.991, 60.0, 0.993, constant),
+        "d": _trained("convnet", 0.992, 60.0, 0.994, constant),
+    }
+    assert list(records.committee(results, size=3)) == ["c", "d", "b"]
+    assert list(records.committee(results, size=1)) == ["b"]
+    assert records.validation_accuracy(results["b"]) == 0.995
+
+
+def test_the_single_model_bar_is_ciresan_2011():
+    assert records.SINGLE_MODEL_BAR.accuracy == pytest.approx(0.9965)
+    assert not records.SINGLE_MODEL_BAR.ensemble
