@@ -12,7 +12,7 @@ from IPython.display import Markdown
 
 from mnist_book import data, evaluation, plotting, records
 from mnist_book.models import MODEL_NAMES, augmented_examples, distortion
-from mnist_book.training import TrainConfig, recipe, train
+from mnist_book.training import TrainConfig, load_cached, recipe, train
 
 (x_train, y_train), (x_test, y_test) = data.load_mnist()
 
@@ -113,9 +113,6 @@ plotting.sample_grid(
 # on the validation digits):
 
 # %%
-recipe("deeper_convnet")
-
-# %%
 longer = train("deeper_convnet")
 
 # %% [markdown]
@@ -185,7 +182,8 @@ Markdown(
 # networks trained for hours or days on other hardware, so only their errors are drawn.
 
 # %%
-site = {name: train(name) for name in MODEL_NAMES[:3]} | ladder
+dense = {name: load_cached(name) or train(name) for name in MODEL_NAMES[:3]}
+site = dense | ladder
 member_votes = [
     m.evaluate(x_test, y_test, shifts=evaluation.TTA_SHIFTS)
     for m in members.values()

@@ -257,6 +257,13 @@ def test_the_same_training_under_way_elsewhere_is_waited_for(isolated_cache, tmp
     assert results and results[0].test_accuracy > 0.5
 
 
+def test_a_long_training_prints_about_twenty_epoch_lines_with_the_first_and_last():
+    assert [e + 1 for e in range(15) if training.epoch_shown(e, 15)] == list(range(1, 16))
+    assert [e + 1 for e in range(40) if training.epoch_shown(e, 40)] == [1, *range(2, 41, 2)]
+    shown = [e + 1 for e in range(45) if training.epoch_shown(e, 45)]
+    assert shown[:3] == [1, 3, 6] and shown[-2:] == [42, 45] and len(shown) == 16
+
+
 def test_run_log_records_progress_and_the_result(quiet_train, tmp_path, monkeypatch):
     log_path = tmp_path / "runs.jsonl"
     monkeypatch.setenv(RUN_LOG_ENV, str(log_path))

@@ -238,9 +238,10 @@ def train(
 ) -> TrainResult:
     """Train model `name` (with the site's recipe unless `config` is given) and evaluate it.
 
-    Prints one line per epoch through `log`. With `use_cache`, a previous identical training
-    is loaded from `mnist_book.paths.cache_dir() / "models"` instead of retraining; an
-    unreadable cache entry is discarded with a warning and retrained.
+    Prints a line per epoch through `log` (about 20 of a longer training: `epoch_shown`).
+    With `use_cache`, a previous identical training is loaded from
+    `mnist_book.paths.cache_dir() / "models"` instead of retraining; an unreadable cache
+    entry is discarded with a warning and retrained.
     """
     config = config or recipe(name)
     key = None
@@ -432,10 +433,20 @@ TRAINING_PROCEDURE: tuple[Callable[..., Any], ...] = (
 """The code that decides a training's numbers, part of its cache key (`cache_key`)."""
 
 
-class _EpochLog(keras.callbacks.Callback):
-    """One line per epoch instead of Keras's progress bars; records each epoch's seconds.
+def epoch_shown(epoch: int, epochs: int, lines: int = 20) -> bool:
+    """Whether a training of `epochs` epochs prints a line for `epoch` (counted from 0).
 
-    Each epoch is also recorded in the run log (`mnist_book.run_log`), for the site build's
+    Every epoch of a training of up to `lines` epochs; of a longer one, about `lines`
+    evenly spaced epochs, always with the first and the last, so a page stays readable.
+    """
+    every = math.ceil(epochs / lines)
+    return epoch == 0 or (epoch + 1) % every == 0 or epoch + 1 == epochs
+
+
+class _EpochLog(keras.callbacks.Callback):
+    """A line per epoch (`epoch_shown`) instead of Keras's progress bars; records seconds.
+
+    Every epoch is also recorded in the run log (`mnist_book.run_log`), for the site build's
     progress lines.
     """
 
@@ -451,7 +462,8 @@ class _EpochLog(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self.started)
         history = {key: [float(value)] for key, value in (logs or {}).items()}
         history["seconds"] = self.seconds[-1:]
-        self.log(_epoch_line(epoch, self.epochs, history, index=0))
+        if epoch_shown(epoch, self.epochs):
+            self.log(_epoch_line(epoch, self.epochs, history, index=0))
         run_log.record(
             "epoch",
             model=self.name,
