@@ -222,9 +222,10 @@ Markdown(
 # Looked at one by one (as we did while writing this page), about three in four of these
 # digits are ones a person could not read with confidence either: a 5 closed into a 6, a
 # 4 that is a 9, a 7 that is a 1, strokes that are broken or written sideways, and a few
-# whose labels look wrong. The rest are plain digits in an unusual style (a bold 5, a 7
-# with a bar) that a bigger network trained for longer, or a larger committee, would
-# likely fix: that is where the published records' last tenths of a percent come from.
+# whose labels look wrong. The rest are plain digits in an unusual style (a bold 5, a 1
+# with serifs, a 7 with a long stem) that a bigger network trained for longer, or a
+# larger committee, would likely fix: that is where the published records' last tenths
+# of a percent come from.
 
 # %% [markdown]
 # To check that the single model's accuracy is not one lucky seed, `make bench-records`
