@@ -576,7 +576,8 @@ def _fit_distributed(
         seconds.append(time.perf_counter() - started)
         if chief and checkpoint is not None:  # before the epoch is reported: then it is saved
             _save_checkpoint(checkpoint, state, epoch + 1, {**history, "seconds": seconds})
-        log(training._epoch_line(epoch, config.epochs, {**history, "seconds": seconds}))
+        if training.epoch_shown(epoch, config.epochs):
+            log(training._epoch_line(epoch, config.epochs, {**history, "seconds": seconds}))
         if chief:
             run_log.record(
                 "epoch",
