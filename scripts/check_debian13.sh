@@ -13,7 +13,8 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 root="$(mkdir -p "${1:-$repo/../debian13}" && cd "${1:-$repo/../debian13}" && pwd)"
 data="${MNIST_BOOK_DATA_DIR:-$repo/../shared/data/mnist}"
-mirror="$(grep -rhoE 'https?://[^ ]+/debian/?' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | head -n1)"
+# (A host may have only deb822 sources, or none: no match falls back to deb.debian.org.)
+mirror="$(grep -rhoE 'https?://[^ ]+/debian/?' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | head -n1 || true)"
 mirror="${mirror:-http://deb.debian.org/debian}"
 
 [ -f "$data/train-images-idx3-ubyte.gz" ] || { echo "No MNIST files in $data: set MNIST_BOOK_DATA_DIR." >&2; exit 1; }
