@@ -13,7 +13,7 @@ import filelock
 import numpy as np
 import pytest
 
-from mnist_book import data, models, run_log, training
+from mnist_book import data, model_cache, models, run_log, training
 from mnist_book.paths import RUN_LOG_ENV
 from mnist_book.training import TrainConfig, cache_key, recipe, train
 
@@ -241,7 +241,7 @@ def test_the_same_training_under_way_elsewhere_is_waited_for(isolated_cache, tmp
     lines: list[str] = []
     results = []
     (isolated_cache / "models").mkdir()
-    entry = training._entry_of("single_layer", cache_key("single_layer", SMALL))
+    entry = model_cache.entry("single_layer", cache_key("single_layer", SMALL))
     with filelock.FileLock(f"{entry}.lock"):
         worker = threading.Thread(
             target=lambda: results.append(train("single_layer", SMALL, log=lines.append))

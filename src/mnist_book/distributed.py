@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mnist_book import data, models, paths, run_log, training
+from mnist_book import data, model_cache, models, paths, run_log, training
 from mnist_book._keras import keras
 from mnist_book._keras import tensorflow as tf
 from mnist_book.data import load_mnist
@@ -400,19 +400,19 @@ def train(
     distribution = describe(strategy)
     per_replica_batch(config, distribution.replicas)
     chief = is_chief(strategy)
-    entry = training._entry(name, config, key_material(distribution, config))
+    entry = training.cache_entry(name, config, key_material(distribution, config))
     checkpoint = _checkpoint_dir(entry) if use_cache else None
     if use_cache and distribution.workers == 1:
-        with training._entry_locked(entry):
+        with model_cache.entry_lock(entry):
             cached = load_cached(entry, name, config)
             if cached is not None:
                 return _announce_loaded(cached, log)
             result = _train_and_evaluate(name, config, strategy, checkpoint, log, chief)
-            training._save_entry(entry, result)
+            model_cache.save(entry, result.stored(), result.model)
     else:
         result = _train_and_evaluate(name, config, strategy, checkpoint, log, chief)
         if chief and use_cache:
-            training._save_entry(entry, result)
+            model_cache.save(entry, result.stored(), result.model)
             if entry.is_dir():  # where the local launcher finds the result
                 log(f"{SAVED_TO}{entry}")
     if checkpoint is not None and chief:
@@ -442,18 +442,18 @@ def key_material(distribution: Distribution, config: TrainConfig) -> dict[str, A
 
 def entry_path(name: str, config: TrainConfig, distribution: Distribution) -> Path:
     """The model-cache directory of training `name` with `config` under `distribution`."""
-    return training._entry(name, config, key_material(distribution, config))
+    return training.cache_entry(name, config, key_material(distribution, config))
 
 
 def load_cached(entry: Path, name: str, config: TrainConfig) -> DistributedResult | None:
     """The distributed training stored in cache `entry`, or None."""
     try:
-        stored = json.loads((entry / training._RESULT_FILE).read_text())
+        stored = model_cache.stored_result(entry)
         distribution = stored["distribution"]
         proof = stored["replica_weights"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (KeyError, TypeError):  # no entry, or not a distributed training's
         return None
-    result = training._load_entry(entry, name, config)
+    result = training.load_entry(entry, name, config)
     if result is None:
         return None
     fields = {key: distribution[key] for key in ("strategy", "workers", "replicas")}
@@ -468,7 +468,7 @@ def _announce_loaded(result: DistributedResult, log: Callable[[str], None]) -> D
         f"{result.train_seconds:.1f} s)."
     )
     epochs = result.config.epochs
-    log(training._epoch_line(epochs - 1, epochs, result.history))
+    log(training.epoch_line(epochs - 1, epochs, result.history))
     log(_result_line(result))
     run_log.record(run_log.RESULT, **result.summary())
     return result
@@ -577,7 +577,7 @@ def _fit_distributed(
         if chief and checkpoint is not None:  # before the epoch is reported: then it is saved
             _save_checkpoint(checkpoint, state, epoch + 1, {**history, "seconds": seconds})
         if training.epoch_shown(epoch, config.epochs):
-            log(training._epoch_line(epoch, config.epochs, {**history, "seconds": seconds}))
+            log(training.epoch_line(epoch, config.epochs, {**history, "seconds": seconds}))
         if chief:
             run_log.record(
                 "epoch",

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from mnist_book import data, paths, training
+from mnist_book import data, model_cache, paths, training
 from mnist_book.distributed import (
     DEFAULT_TIMEOUT,
     SAVED_TO,
@@ -73,7 +73,7 @@ def train_on_local_workers(
             stored = Path(scratch) / "models" / entry.name  # where the chief will save it
             with training.training_turn(name, log):
                 return _launch(name, config, distribution, stored, timeout, log)
-    with training._entry_locked(entry):
+    with model_cache.entry_lock(entry):
         cached = load_cached(entry, name, config)
         if cached is not None:
             return _announce_loaded(cached, log)

@@ -10,17 +10,12 @@ same training again loads it in well under a second instead of retraining.
 from __future__ import annotations
 
 import ast
-import contextlib
 import hashlib
 import inspect
 import json
 import math
-import os
-import shutil
-import tempfile
 import textwrap
 import time
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -28,21 +23,15 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
-import filelock
 import numpy as np
 
-from mnist_book import data, models, paths, run_log
+from mnist_book import data, model_cache, models, run_log
 from mnist_book._keras import keras, tensorflow
 from mnist_book.data import load_mnist
 from mnist_book.evaluation import Evaluation, ensemble, evaluate, shift_images
 from mnist_book.models import build_model, get_spec, prepare_images
 
-_MODEL_FILE = "model.keras"
 _METRIC_ORDER = ("loss", "accuracy", "val_loss", "val_accuracy")
-_RESULT_FILE = "result.json"
-_TRAINING_LOCK = "training.lock"
-"""Held while a model trains: trainings on one machine (say, two pages of a build executing
-at once) take turns, so each has the whole CPU and its training time means something."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +129,10 @@ class TrainResult:
             for dy, dx in shifts
         ]
         return ensemble(views)
+
+    def stored(self) -> dict[str, Any]:
+        """What the model cache stores beside the model: `summary()` and the history."""
+        return {**self.summary(), "history": self.history}
 
     def summary(self) -> dict[str, Any]:
         """The result as plain JSON-ready values (the site's `results.json` entries)."""
@@ -247,17 +240,17 @@ def train(
     key = None
     if use_cache:
         key = cache_key(name, config)
-        entry = _entry_of(name, key)
+        entry = model_cache.entry(name, key)
         same = f"Waiting for another process that trains {name} the same way."
-        with _entry_locked(entry, _waiting(name, same, log)):
-            result = _load_entry(entry, name, config)
+        with model_cache.entry_lock(entry, _waiting(name, same, log)):
+            result = load_entry(entry, name, config)
             if result is None:
                 result = _train_and_evaluate(name, config, log)
-                _save_entry(entry, result)
+                model_cache.save(entry, result.stored(), result.model)
             else:
                 run_log.record("loaded", model=name)
                 log(f"Loaded {name} from the cache (trained in {result.train_seconds:.1f} s).")
-                log(_epoch_line(config.epochs - 1, config.epochs, result.history))
+                log(epoch_line(config.epochs - 1, config.epochs, result.history))
     else:
         result = _train_and_evaluate(name, config, log)
     log(f"Test accuracy {result.test_accuracy:.2%}, test loss {result.test_loss:.4f}.")
@@ -274,13 +267,8 @@ def cached_result(name: str, config: TrainConfig | None = None) -> dict[str, Any
     training. The dict is the result's `TrainResult.summary()` plus its `history`.
     """
     config = config or recipe(name)
-    entry = _entry(name, config)
-    try:
-        stored = json.loads((entry / _RESULT_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    complete = isinstance(stored, dict) and (entry / _MODEL_FILE).is_file()
-    if not complete or stored.get("name") != name or stored.get("config") != asdict(config):
+    stored = model_cache.stored_result(cache_entry(name, config))
+    if stored is None or stored.get("name") != name or stored.get("config") != asdict(config):
         return None
     return stored
 
@@ -295,31 +283,38 @@ def load_cached(
     its `cache_key` when known (a page's result carries it), else computed here.
     """
     config = config or recipe(name)
-    entry = _entry_of(name, key or cache_key(name, config))
+    entry = model_cache.entry(name, key or cache_key(name, config))
     if not entry.exists():
         return None
-    with _entry_locked(entry):
-        return _load_entry(entry, name, config)
+    with model_cache.entry_lock(entry):
+        return load_entry(entry, name, config)
 
 
-def _entry(name: str, config: TrainConfig, distribution: dict[str, Any] | None = None) -> Path:
-    """The cache directory of training `name` with `config` (and `distribution`, if any)."""
-    return _entry_of(name, cache_key(name, config, distribution))
+def cache_entry(name: str, config: TrainConfig, distribution: dict[str, Any] | None = None) -> Path:
+    """The model-cache entry of training `name` with `config` (and `distribution`, if any)."""
+    return model_cache.entry(name, cache_key(name, config, distribution))
 
 
-def _entry_of(name: str, key: str) -> Path:
-    """The cache directory of a training of `name` whose `cache_key` is `key`."""
-    return paths.cache_dir() / "models" / f"{name}-{key[:20]}"
+def load_entry(entry: Path, name: str, config: TrainConfig) -> TrainResult | None:
+    """The training of `name` with `config` stored in the model-cache `entry`, else None.
 
-
-def _entry_locked(
-    entry: Path, waiting: Callable[[], None] | None = None
-) -> contextlib.AbstractContextManager[None]:
-    """Hold the lock of a cache entry, so concurrent builds train (and write) it once.
-
-    `waiting` is called first if another process holds it (say, another page training it).
+    An unreadable entry is discarded with a warning (`mnist_book.model_cache.load`).
     """
-    return _locked(entry.with_name(entry.name + ".lock"), waiting)
+    found = model_cache.load(entry, name, asdict(config))
+    if found is None:
+        return None
+    stored, model = found
+    return TrainResult(
+        name=name,
+        config=config,
+        model=model,
+        history=stored["history"],
+        test_loss=stored["test_loss"],
+        test_accuracy=stored["test_accuracy"],
+        train_seconds=stored["train_seconds"],
+        params=model.count_params(),
+        from_cache=True,
+    )
 
 
 def _waiting(name: str, message: str, log: Callable[[str], None]) -> Callable[[], None]:
@@ -344,7 +339,8 @@ def training_turn(name: str, log: Callable[[str], None] = print) -> Iterator[Non
     """
 
     turn = "Waiting for another training to finish: one at a time uses the CPU best."
-    with _locked(paths.cache_dir() / "models" / _TRAINING_LOCK, _waiting(name, turn, log)):
+    lock = model_cache.models_dir() / model_cache.TRAINING_LOCK
+    with model_cache.file_lock(lock, _waiting(name, turn, log)):
         yield
 
 
@@ -463,7 +459,7 @@ class _EpochLog(keras.callbacks.Callback):
         history = {key: [float(value)] for key, value in (logs or {}).items()}
         history["seconds"] = self.seconds[-1:]
         if epoch_shown(epoch, self.epochs):
-            self.log(_epoch_line(epoch, self.epochs, history, index=0))
+            self.log(epoch_line(epoch, self.epochs, history, index=0))
         run_log.record(
             "epoch",
             model=self.name,
@@ -473,89 +469,15 @@ class _EpochLog(keras.callbacks.Callback):
         )
 
 
-def _epoch_line(
+def epoch_line(
     epoch: int, epochs: int, history: dict[str, list[float]], index: int | None = None
 ) -> str:
-    """`Epoch 3/10: loss 0.2706 - accuracy 0.9253 - ... (1.4 s)` from history[key][index]."""
+    """`Epoch 3/10: loss 0.2706 - accuracy 0.9253 - ... (1.4 s)` from history[key][index].
+
+    `index` defaults to `epoch` (a whole training's history); 0 for one epoch's history.
+    """
     index = epoch if index is None else index
     metrics = " - ".join(
         f"{key} {history[key][index]:.4f}" for key in _METRIC_ORDER if key in history
     )
     return f"Epoch {epoch + 1:>2}/{epochs}: {metrics} ({history['seconds'][index]:.1f} s)"
-
-
-@contextmanager
-def _locked(path: Path, waiting: Callable[[], None] | None = None) -> Iterator[None]:
-    """Hold the file lock `path` (calling `waiting` first if another process holds it).
-
-    Without a writable directory for the lock, warns and goes on without it.
-    """
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lock = filelock.FileLock(path)
-        try:
-            lock.acquire(timeout=0)
-        except filelock.Timeout:
-            if waiting is not None:
-                waiting()
-            lock.acquire()
-    except OSError as error:
-        warnings.warn(
-            f"Cannot lock the model cache at {path.parent} ({error}); training without it. "
-            f"Set {paths.CACHE_DIR_ENV} to a writable directory to cache trained models.",
-            stacklevel=3,
-        )
-        yield
-        return
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-def _load_entry(entry: Path, name: str, config: TrainConfig) -> TrainResult | None:
-    if not entry.exists():
-        return None
-    try:
-        stored = json.loads((entry / _RESULT_FILE).read_text())
-        if stored["name"] != name or stored["config"] != asdict(config):
-            raise ValueError("the stored name or config does not match its key")
-        model = keras.saving.load_model(entry / _MODEL_FILE)
-        return TrainResult(
-            name=name,
-            config=config,
-            model=model,
-            history=stored["history"],
-            test_loss=stored["test_loss"],
-            test_accuracy=stored["test_accuracy"],
-            train_seconds=stored["train_seconds"],
-            params=model.count_params(),
-            from_cache=True,
-        )
-    except Exception as error:  # any unreadable entry is retrained, never trusted
-        warnings.warn(
-            f"Discarding the unreadable cached model at {entry} ({type(error).__name__}: "
-            f"{error}); retraining {name}.",
-            stacklevel=3,
-        )
-        shutil.rmtree(entry, ignore_errors=True)
-        return None
-
-
-def _save_entry(entry: Path, result: TrainResult) -> None:
-    """Write the entry to a temporary directory, then rename it into place (atomic)."""
-    stored = {**result.summary(), "history": result.history}
-    try:
-        staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=entry.parent))
-        try:
-            result.model.save(staging / _MODEL_FILE)
-            (staging / _RESULT_FILE).write_text(json.dumps(stored))
-            os.replace(staging, entry)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    except OSError as error:
-        warnings.warn(
-            f"Could not write the model cache at {entry.parent} ({error}); the result is "
-            f"not cached. Set {paths.CACHE_DIR_ENV} to a writable directory with free space.",
-            stacklevel=3,
-        )

@@ -1,0 +1,143 @@
+"""The model cache on disk: one directory per training, under `paths.cache_dir() / "models"`.
+
+An entry is named after the model and its `mnist_book.training.cache_key`, and holds the
+trained model (`model.keras`) and its result (`result.json`: the result's summary and
+history). It is written to a temporary directory and renamed into place, so a reader never
+sees half an entry; it is read and written under its own file lock, so processes that want
+the same training (two pages of a build) train it once; and an entry that cannot be read is
+discarded with a warning, never trusted. `mnist_book.training` and
+`mnist_book.distributed` decide what to store; this module only stores it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import filelock
+
+from mnist_book import paths
+from mnist_book._keras import keras
+
+MODEL_FILE = "model.keras"
+RESULT_FILE = "result.json"
+TRAINING_LOCK = "training.lock"
+"""Held while a model trains (`mnist_book.training.training_turn`)."""
+
+
+def models_dir() -> Path:
+    """The directory of the model cache's entries."""
+    return paths.cache_dir() / "models"
+
+
+def entry(name: str, key: str) -> Path:
+    """The entry of a training of model `name` whose cache key is `key`."""
+    return models_dir() / f"{name}-{key[:20]}"
+
+
+def entry_lock(
+    entry: Path, waiting: Callable[[], None] | None = None
+) -> contextlib.AbstractContextManager[None]:
+    """Hold the lock of `entry`, so concurrent processes train (and write) it once.
+
+    `waiting` is called first if another process holds it (say, another page training it).
+    """
+    return file_lock(entry.with_name(entry.name + ".lock"), waiting)
+
+
+@contextmanager
+def file_lock(path: Path, waiting: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the file lock `path` (calling `waiting` first if another process holds it).
+
+    Without a writable directory for the lock, warns and goes on without it.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(path)
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            if waiting is not None:
+                waiting()
+            lock.acquire()
+    except OSError as error:
+        warnings.warn(
+            f"Cannot lock the model cache at {path.parent} ({error}); training without it. "
+            f"Set {paths.CACHE_DIR_ENV} to a writable directory to cache trained models.",
+            stacklevel=3,
+        )
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def stored_result(entry: Path) -> dict[str, Any] | None:
+    """The result stored in a complete `entry` (one with its model too), else None.
+
+    Never loads the model, never discards anything: for reading results cheaply.
+    """
+    try:
+        stored = json.loads((entry / RESULT_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(stored, dict) or not (entry / MODEL_FILE).is_file():
+        return None
+    return stored
+
+
+def load(
+    entry: Path, name: str, config: dict[str, Any]
+) -> tuple[dict[str, Any], keras.Model] | None:
+    """The stored result and the model of `entry`, a training of `name` with `config`.
+
+    None if there is no such entry. An entry that cannot be read, or that holds another
+    training, is deleted with a warning (the caller retrains).
+    """
+    if not entry.exists():
+        return None
+    try:
+        stored = json.loads((entry / RESULT_FILE).read_text())
+        if stored["name"] != name or stored["config"] != config:
+            raise ValueError("the stored name or config does not match its key")
+        return stored, keras.saving.load_model(entry / MODEL_FILE)
+    except Exception as error:  # any unreadable entry is retrained, never trusted
+        warnings.warn(
+            f"Discarding the unreadable cached model at {entry} ({type(error).__name__}: "
+            f"{error}); retraining {name}.",
+            stacklevel=4,
+        )
+        shutil.rmtree(entry, ignore_errors=True)
+        return None
+
+
+def save(entry: Path, stored: dict[str, Any], model: keras.Model) -> None:
+    """Store `model` and its result `stored` as `entry`, atomically.
+
+    Both are written to a temporary directory beside it, which is then renamed into place.
+    If the disk is not writable or full, warns and stores nothing.
+    """
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=entry.parent))
+        try:
+            model.save(staging / MODEL_FILE)
+            (staging / RESULT_FILE).write_text(json.dumps(stored))
+            os.replace(staging, entry)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    except OSError as error:
+        warnings.warn(
+            f"Could not write the model cache at {entry.parent} ({error}); the result is "
+            f"not cached. Set {paths.CACHE_DIR_ENV} to a writable directory with free space.",
+            stacklevel=3,
+        )
