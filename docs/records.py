@@ -159,20 +159,20 @@ Markdown(
 # %%
 members = records.committee(ladder)
 x_val, y_val = longer.config.validation_data(x_train, y_train)
-votes = records.vote_table(
+votes = records.vote(
     longer,
     list(members.values()),
     {"validation": (x_val, y_val), "test": (x_test, y_test)},
 )
-votes.style.format("{:.2%}")
+votes.table.style.format("{:.2%}")
 
 # %%
-chosen = votes["validation accuracy"].idxmax()
+chosen = votes.table["validation accuracy"].idxmax()
 minutes = sum(m.train_seconds for m in members.values()) / 60
 Markdown(
     f"The committee: {'; '.join(members)}, {minutes:.1f} minutes of training "
     f"together. Chosen by validation accuracy, **{chosen}** classifies "
-    f"**{votes.loc[chosen, 'test accuracy']:.2%}** of the test digits."
+    f"**{votes.table.loc[chosen, 'test accuracy']:.2%}** of the test digits."
 )
 
 # %% [markdown]
@@ -184,11 +184,7 @@ Markdown(
 # %%
 dense = {name: load_cached(name) or train(name) for name in MODEL_NAMES[:3]}
 site = dense | ladder
-member_votes = [
-    m.evaluate(x_test, y_test, shifts=evaluation.TTA_SHIFTS)
-    for m in members.values()
-]
-ensemble_tta = evaluation.ensemble(member_votes)
+ensemble_tta = votes.committee_tta("test")
 plotting.error_vs_minutes(
     [*site, "ensemble, TTA"],
     [1 - r.test_accuracy for r in site.values()] + [1 - ensemble_tta.accuracy],
@@ -203,6 +199,7 @@ plotting.error_vs_minutes(
 # member's own answer beneath it, red when wrong:
 
 # %%
+member_votes = votes.members_tta["test"]
 predictions = {f"#{i + 1}": v.predictions for i, v in enumerate(member_votes)}
 plotting.misclassified_gallery(
     x_test, y_test, predictions, ensemble_tta.misclassified, cols=6

@@ -64,21 +64,24 @@ class _Voter:
         return Evaluation.from_probabilities(probabilities, labels)
 
 
-def test_vote_table_scores_single_model_committee_and_tta_on_each_set():
+def test_vote_scores_single_model_committee_and_tta_on_each_set():
     labels = np.array([0, 1, 2, 3])
     # Three voters, each wrong on a different digit: the majority is always right.
     a = _Voter([9, 1, 2, 3], [0, 1, 2, 3])
     b = _Voter([0, 9, 2, 3], [0, 9, 2, 3])
     c = _Voter([0, 1, 9, 3], [0, 9, 9, 3])
     images = np.zeros((4, 28, 28), dtype=np.uint8)
-    table = records.vote_table(a, [a, b, c], {"validation": (images, labels)})
-    assert list(table.index) == [
+    votes = records.vote(a, [a, b, c], {"validation": (images, labels)})
+    assert list(votes.table.index) == [
         "single model",
         "single model, TTA",
         "ensemble of 3",
         "ensemble of 3, TTA",
     ]
-    assert table["validation accuracy"].tolist() == [0.75, 1.0, 1.0, 0.75]
+    assert votes.table["validation accuracy"].tolist() == [0.75, 1.0, 1.0, 0.75]
+    tta_answers = [e.predictions.tolist() for e in votes.members_tta["validation"]]
+    assert tta_answers == [[0, 1, 2, 3], [0, 9, 2, 3], [0, 9, 9, 3]]
+    assert votes.committee_tta("validation").predictions.tolist() == [0, 9, 2, 3]
 
 
 def test_the_committee_is_chosen_on_validation_digits_not_the_test_set():

@@ -3,8 +3,8 @@
 The records chapter draws them beside the site's own models, so that a reader sees where a
 model trained in minutes on a laptop's CPU stands against two decades of papers. The
 chapter's tables live here too: `published_table`, `ladder_table` (what each ingredient
-bought) and `vote_table` (one model against a `committee` chosen on validation digits, with
-and without test-time augmentation).
+bought) and `vote` (one model against a `committee` chosen on validation digits, with and
+without test-time augmentation).
 """
 
 from __future__ import annotations
@@ -158,31 +158,43 @@ def ladder_table(results: Mapping[str, TrainResult]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("step")
 
 
-def vote_table(
+@dataclass(frozen=True)
+class Votes:
+    """One model against a committee, each without and with test-time augmentation (`vote`)."""
+
+    table: pd.DataFrame
+    """Rows: "single model", "single model, TTA", "ensemble of N", "ensemble of N, TTA";
+    columns: "<set> accuracy" for each labelled set."""
+    members_tta: dict[str, list[Evaluation]]
+    """Each set's evaluations of the committee's members, with test-time augmentation."""
+
+    def committee_tta(self, set_name: str) -> Evaluation:
+        """The committee's vote, with test-time augmentation, on the set `set_name`."""
+        return ensemble(self.members_tta[set_name])
+
+
+def vote(
     single: TrainResult,
     members: Sequence[TrainResult],
     sets: Mapping[str, tuple[np.ndarray, np.ndarray]],
     shifts: Sequence[tuple[int, int]] = TTA_SHIFTS,
-) -> pd.DataFrame:
+) -> Votes:
     """Accuracy of one model and of a committee, each without and with test-time augmentation.
 
-    Rows: the single model, it with TTA (its answers averaged over `shifts`), the
-    committee of `members` (their probabilities averaged) and the committee with TTA.
-    Columns: "<set> accuracy" for each labelled set in `sets` (name -> images, labels).
+    The single model alone, it with TTA (its answers averaged over `shifts`), the committee
+    of `members` (their probabilities averaged) and the committee with TTA, on each labelled
+    set in `sets` (name -> images, labels). Each evaluation is made once.
     """
     plain = ((0, 0),)
-
-    def committee(images: np.ndarray, labels: np.ndarray, views: Sequence) -> Evaluation:
-        return ensemble([m.evaluate(images, labels, shifts=views) for m in members])
-
     committee_name = f"ensemble of {len(members)}"
-    columns = {}
+    columns, members_tta = {}, {}
     for set_name, (images, labels) in sets.items():
+        members_tta[set_name] = [m.evaluate(images, labels, shifts=shifts) for m in members]
         columns[f"{set_name} accuracy"] = [
             single.evaluate(images, labels, shifts=plain).accuracy,
             single.evaluate(images, labels, shifts=shifts).accuracy,
-            committee(images, labels, plain).accuracy,
-            committee(images, labels, shifts).accuracy,
+            ensemble([m.evaluate(images, labels, shifts=plain) for m in members]).accuracy,
+            ensemble(members_tta[set_name]).accuracy,
         ]
     names = ["single model", "single model, TTA", committee_name, f"{committee_name}, TTA"]
-    return pd.DataFrame(columns, index=pd.Index(names, name="prediction"))
+    return Votes(pd.DataFrame(columns, index=pd.Index(names, name="prediction")), members_tta)
