@@ -60,17 +60,16 @@ def offered_results(pages: Iterable[ExecutedPage]) -> list[dict[str, Any]]:
     every training of it that the pages made.
     """
     cached = [result for result in report.model_results(pages) if not result.get("distribution")]
-    with_recipe = {
-        result["name"]
-        for result in cached
-        if result["config"] == asdict(training.recipe(result["name"]))
-    }
+    with_recipe = {result["name"] for result in cached if _trained_with_recipe(result)}
     return [
         result
         for result in cached
-        if result["name"] not in with_recipe
-        or result["config"] == asdict(training.recipe(result["name"]))
+        if result["name"] not in with_recipe or _trained_with_recipe(result)
     ]
+
+
+def _trained_with_recipe(result: dict[str, Any]) -> bool:
+    return result["config"] == asdict(training.recipe(result["name"]))
 
 
 def page_assets(page: str, pages: Iterable[ExecutedPage]) -> DrawAssets:
