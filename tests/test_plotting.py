@@ -18,8 +18,8 @@ import pytest
 from matplotlib.colors import same_color
 from matplotlib.figure import Figure
 
-from mnist_book import plotting, records
-from mnist_book.plotting import (
+from mnist_book import figure_style, plotting, records
+from mnist_book.figure_style import (
     CORRECT_COLOR,
     DARK_CORRECT_COLOR,
     DARK_WRONG_COLOR,
@@ -113,7 +113,7 @@ def test_style_is_applied_inside_the_figures():
     figure = plotting.training_curves(HISTORY)
     ax = figure.axes[0]
     assert not ax.spines["top"].get_visible()
-    assert ax.xaxis.get_label().get_fontsize() == plotting.STYLE["axes.labelsize"]
+    assert ax.xaxis.get_label().get_fontsize() == figure_style.STYLE["axes.labelsize"]
     assert matplotlib.rcParams["axes.spines.top"]  # the global default is untouched
 
 
@@ -351,13 +351,13 @@ def test_dark_variant_marks_mistakes_in_light_red_and_green():
 
 def test_dark_variant_is_drawn_only_when_displayed(monkeypatch):
     calls = []
-    draw_in = plotting._draw_in
+    draw_in = figure_style._draw_in
 
     def counted(theme, *args, **kwargs):
         calls.append(theme.name)
         return draw_in(theme, *args, **kwargs)
 
-    monkeypatch.setattr(plotting, "_draw_in", counted)
+    monkeypatch.setattr(figure_style, "_draw_in", counted)
     figure = plotting.training_curves(HISTORY)
     figure.savefig(io.BytesIO(), format="png")
     assert calls == ["light"]
@@ -426,13 +426,13 @@ def test_plain_pyplot_cells_still_display_after_a_plotting_call(tmp_path):
 @pytest.mark.parametrize("name", EVERY_FUNCTION)
 def test_every_figure_is_described_and_its_images_carry_the_description(name):
     figure = EVERY_FUNCTION[name]()
-    text = plotting.description(figure)
+    text = figure_style.description(figure)
     assert len(text) > 60 and name.replace("_", " ") not in text.lower()
     assert {html.unescape(tag[4]) for tag in img_tags(figure._repr_html_())} == {text}
 
 
 def test_training_curves_description_gives_final_accuracies_and_the_gap():
-    text = plotting.description(plotting.training_curves(HISTORY, title="convnet"))
+    text = figure_style.description(plotting.training_curves(HISTORY, title="convnet"))
     assert text.startswith("convnet. Loss and accuracy over 3 epochs")
     assert "90.00% training accuracy and 88.00% validation accuracy" in text
     assert "ends 2.0% above validation accuracy" in text
@@ -445,17 +445,18 @@ def test_training_curves_description_names_a_divergence():
         "val_loss": [0.5, 0.3, 0.4, 0.6],
         "val_accuracy": [0.85, 0.9, 0.9, 0.89],
     }
-    text = plotting.description(plotting.training_curves(history))
+    text = figure_style.description(plotting.training_curves(history))
     assert "The curves diverge: the validation loss was lowest at epoch 2 (0.300)" in text
     assert "rose to 0.600" in text
 
 
 def test_training_curves_description_when_the_curves_stay_together():
     history = {**HISTORY, "val_accuracy": [0.8, 0.86, 0.895]}
-    text = plotting.description(plotting.training_curves(history))
+    text = figure_style.description(plotting.training_curves(history))
     assert text.endswith("stay together: no sign of overfitting.")
     no_validation = {"loss": [0.5], "accuracy": [0.8]}
-    assert "(no validation data)" in plotting.description(plotting.training_curves(no_validation))
+    figure = plotting.training_curves(no_validation)
+    assert "(no validation data)" in figure_style.description(figure)
 
 
 def test_prediction_grid_description_counts_and_names_the_mistakes():
@@ -464,31 +465,31 @@ def test_prediction_grid_description_counts_and_names_the_mistakes():
     figure = plotting.prediction_grid(
         IMAGES, LABELS, probabilities_for(predictions), rows=1, cols=6
     )
-    assert plotting.description(figure) == (
+    assert figure_style.description(figure) == (
         "6 digits, each titled with the predicted digit, its probability and the true digit: "
         "2 of the 6 are wrong (a 1 read as 7, a 4 read as 9)."
     )
     right = plotting.prediction_grid(IMAGES, LABELS, probabilities_for(LABELS), rows=1, cols=3)
-    assert plotting.description(right).endswith("true digit: all are right.")
+    assert figure_style.description(right).endswith("true digit: all are right.")
 
 
 def test_confusion_heatmap_description_names_the_largest_mistakes_in_order():
     confusion = np.eye(10, dtype=int) * 90
     confusion[4, 9], confusion[7, 1], confusion[3, 5], confusion[2, 8] = 12, 7, 9, 1
-    text = plotting.description(plotting.confusion_heatmap(confusion, title="m: test set"))
+    text = figure_style.description(plotting.confusion_heatmap(confusion, title="m: test set"))
     assert text.startswith("m: test set. Confusion matrix of 929 images")
     assert "96.88% lie on the diagonal" in text
     assert text.endswith(
         "The largest mistakes: 4 read as 9 (12 times), 3 read as 5 (9 times), "
         "7 read as 1 (7 times)."
     )
-    perfect = plotting.description(plotting.confusion_heatmap(np.eye(10, dtype=int)))
+    perfect = figure_style.description(plotting.confusion_heatmap(np.eye(10, dtype=int)))
     assert perfect.endswith("There are no mistakes.")
 
 
 def test_model_comparison_description_names_the_best_and_the_worst():
     figure = plotting.model_comparison(["a", "b", "c"], [0.95, 0.99, 0.9], [10, 2000, 30])
-    assert plotting.description(figure).endswith(
+    assert figure_style.description(figure).endswith(
         "the best is b (99.00%, 2,000 parameters), the worst c (90.00%, 30 parameters)."
     )
 
@@ -496,7 +497,7 @@ def test_model_comparison_description_names_the_best_and_the_worst():
 def test_per_class_accuracy_description_names_the_hardest_and_easiest_digits():
     table = pd.DataFrame({"a": np.full(10, 0.95), "b": np.full(10, 0.97)})
     table.loc[8, "a"], table.loc[1, "b"] = 0.80, 1.0
-    text = plotting.description(plotting.per_class_accuracy_plot(table))
+    text = figure_style.description(plotting.per_class_accuracy_plot(table))
     assert "The hardest digit is 8 (88.5% on average), the easiest 1 (97.5%)" in text
     assert "the lowest point is a on digit 8 (80.0%)" in text
 
@@ -505,18 +506,18 @@ def test_gallery_description_counts_each_models_wrong_guesses():
     figure = plotting.misclassified_gallery(
         IMAGES, LABELS, {"a": LABELS, "b": (LABELS + 1) % 10}, [0, 1, 2]
     )
-    assert plotting.description(figure).endswith("Wrong guesses: a on 0, b on 3.")
+    assert figure_style.description(figure).endswith("Wrong guesses: a on 0, b on 3.")
 
 
 def test_data_figures_describe_their_numbers():
-    grid = plotting.description(plotting.sample_grid(IMAGES, LABELS, rows=2, cols=8))
+    grid = figure_style.description(plotting.sample_grid(IMAGES, LABELS, rows=2, cols=8))
     assert grid.endswith("titled with its label: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1 and 4 more.")
     labels = np.array([0] * 30 + [1] * 70)
-    shares = plotting.description(plotting.class_distribution(labels, labels))
+    shares = figure_style.description(plotting.class_distribution(labels, labels))
     assert "in the training set (100 images) from 0.0% (digit 2) to 70.0% (digit 1)" in shares
     zeros = np.zeros((4, 28, 28), dtype=np.uint8)
     zeros[:, 0, 0] = 255
-    histogram = plotting.description(plotting.pixel_histogram(zeros))
+    histogram = figure_style.description(plotting.pixel_histogram(zeros))
     assert "Histogram of the 3,136 pixel intensities of 4 images" in histogram
     assert "99.9% of the pixels are 0" in histogram
 
@@ -524,7 +525,7 @@ def test_data_figures_describe_their_numbers():
 def test_a_figure_drawn_elsewhere_is_described_by_its_titles():
     figure, ax = plt.subplots()
     ax.set_title("hand-made")
-    assert plotting.description(figure) == "A figure: hand-made"
+    assert figure_style.description(figure) == "A figure: hand-made"
 
 
 def test_error_vs_minutes_places_models_and_marks_published_results_as_reported():
@@ -544,7 +545,7 @@ def test_error_vs_minutes_places_models_and_marks_published_results_as_reported(
         np.log10(text.xy[1]) for text in ax.texts if "reported" in text.get_text()
     )
     assert min(np.diff(label_heights)) >= 0.07 - 1e-9  # labels of close results do not overlap
-    text = plotting.description(figure)
+    text = figure_style.description(figure)
     assert "The fastest, fast, trained in 0.2 minutes to 5.00% error" in text
     assert "the most accurate, accurate, reached 0.40% in 12.0 minutes" in text
     assert "Ciresan et al. 2011 0.35%" in text

@@ -1,41 +1,24 @@
 """The figures of the site, each returned as a matplotlib `Figure`.
 
-Every function draws in one style, `STYLE`, applied with `matplotlib.rc_context` so that
-matplotlib's global settings are never changed, and returns its figure without showing it.
-The figure is detached from pyplot's list of open figures: a notebook then displays it once,
-where it is returned, instead of a second time at the end of the cell, and a script can
-`savefig` it. Digits are drawn dark on a light background; mistakes are always red.
-
-In a notebook a figure shows itself as two sharp (2x) PNGs, the figure as returned and the
-same figure drawn again in `DARK_STYLE` (light text, white digits on a dark background),
-and CSS shows the one that matches the page: mkdocs-material's dark "slate" scheme (with
-`docs/stylesheets/figures.css`), JupyterLab's or VS Code's dark themes; the light one
-anywhere else. The dark twin is drawn only then, from the same arguments, so a script that
-only calls `savefig` does not pay for it. A figure changed after it was returned shows
-only its light variant, which could not be redrawn with the change.
+Every function draws in the site's style and returns its figure without showing it; in a
+notebook the figure shows itself in a light and a dark variant, with a description of what
+it shows as alt text (`mnist_book.figure_style`). Digits are drawn dark on a light
+background; mistakes are always red.
 """
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import contextvars
-import functools
-import html
-import io
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ParamSpec
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from cycler import cycler
 from matplotlib.axes import Axes
-from matplotlib.colors import LinearSegmentedColormap, LogNorm, to_hex, to_rgb
+from matplotlib.colors import LinearSegmentedColormap, LogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import (
     FixedLocator,
@@ -46,327 +29,10 @@ from matplotlib.ticker import (
 )
 from matplotlib.transforms import Bbox
 
+from mnist_book.figure_style import current_theme, describe, figure_function
+
 if TYPE_CHECKING:
     from mnist_book.records import PublishedResult
-
-PALETTE = ("#4C72B0", "#DD8452", "#55A868", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C")
-"""Colours of the series in every figure (seaborn's "deep", without its red)."""
-
-CORRECT_COLOR = "#1B7837"
-"""Colour of correct predictions: a dark green."""
-
-WRONG_COLOR = "#C62828"
-"""Colour of mistakes: red."""
-
-DARK_BACKGROUND = "#1E2129"
-"""Background of the dark figures: that of mkdocs-material's "slate" scheme."""
-
-DARK_PALETTE = tuple(to_hex(0.85 * np.array(to_rgb(color)) + 0.15).upper() for color in PALETTE)
-"""`PALETTE` lightened by 15% towards white, for the dark figures: the same hues, each at
-least 4.4:1 against `DARK_BACKGROUND`."""
-
-DARK_CORRECT_COLOR = "#66BB6A"
-"""Colour of correct predictions on the dark background: a light green."""
-
-DARK_WRONG_COLOR = "#FF6B6B"
-"""Colour of mistakes on the dark background: a light red."""
-
-STYLE: dict[str, Any] = {
-    "figure.dpi": 100,
-    "figure.facecolor": "white",
-    "figure.edgecolor": "white",
-    "figure.constrained_layout.use": True,
-    "figure.titlesize": 13,
-    "figure.titleweight": "bold",
-    "font.size": 10,
-    "text.color": "black",
-    "axes.facecolor": "white",
-    "axes.titlesize": 11,
-    "axes.labelsize": 10,
-    "axes.labelcolor": "black",
-    "axes.edgecolor": "0.35",
-    "axes.linewidth": 0.8,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.axisbelow": True,
-    "axes.grid": False,
-    "axes.prop_cycle": cycler(color=PALETTE),
-    "grid.color": "0.88",
-    "grid.linewidth": 0.8,
-    "xtick.color": "black",
-    "ytick.color": "black",
-    "xtick.labelsize": 9,
-    "ytick.labelsize": 9,
-    "legend.frameon": False,
-    "legend.fontsize": 9,
-    "image.cmap": "gray_r",
-}
-"""The matplotlib settings every figure of this module is drawn with."""
-
-DARK_STYLE: dict[str, Any] = {
-    **STYLE,
-    "figure.facecolor": DARK_BACKGROUND,
-    "figure.edgecolor": DARK_BACKGROUND,
-    "text.color": "0.88",
-    "axes.facecolor": DARK_BACKGROUND,
-    "axes.labelcolor": "0.88",
-    "axes.edgecolor": "0.6",
-    "axes.prop_cycle": cycler(color=DARK_PALETTE),
-    "grid.color": "0.25",
-    "xtick.color": "0.8",
-    "ytick.color": "0.8",
-    "image.cmap": "gray",
-}
-"""`STYLE` for dark pages: light text and lines on `DARK_BACKGROUND`, digits white on black."""
-
-
-@dataclass(frozen=True)
-class _Theme:
-    """A style and the colours the figures pick themselves, for one kind of page."""
-
-    name: str
-    style: dict[str, Any]
-    palette: tuple[str, ...]
-    correct: str
-    wrong: str
-    background: str
-    reference: str  # reference lines and arrows
-    frame: str  # the frame around each digit
-    muted: str  # secondary text
-    on_bar: str  # labels drawn inside bars
-    sequential: tuple[float, float]  # the part of a sequential colormap used, low to high
-
-
-_LIGHT = _Theme(
-    name="light",
-    style=STYLE,
-    palette=PALETTE,
-    correct=CORRECT_COLOR,
-    wrong=WRONG_COLOR,
-    background="white",
-    reference="0.3",
-    frame="0.8",
-    muted="0.4",
-    on_bar="white",
-    sequential=(0.2, 0.9),
-)
-_DARK = _Theme(
-    name="dark",
-    style=DARK_STYLE,
-    palette=DARK_PALETTE,
-    correct=DARK_CORRECT_COLOR,
-    wrong=DARK_WRONG_COLOR,
-    background=DARK_BACKGROUND,
-    reference="0.7",
-    frame="0.4",
-    muted="0.6",
-    on_bar=DARK_BACKGROUND,
-    sequential=(0.85, 0.25),
-)
-_THEME: contextvars.ContextVar[_Theme] = contextvars.ContextVar("_THEME", default=_LIGHT)
-
-_SCHEME_CSS = (
-    "img.mnist-book-figure.mnist-book-dark{display:none}"
-    "[data-md-color-scheme=slate] img.mnist-book-figure.mnist-book-light,"
-    "[data-jp-theme-light=false] img.mnist-book-figure.mnist-book-light,"
-    "body.vscode-dark img.mnist-book-figure.mnist-book-light{display:none}"
-    "[data-md-color-scheme=slate] img.mnist-book-figure.mnist-book-dark,"
-    "[data-jp-theme-light=false] img.mnist-book-figure.mnist-book-dark,"
-    "body.vscode-dark img.mnist-book-figure.mnist-book-dark{display:block}"
-)
-"""Shows the light or the dark image of a figure, whichever matches the page.
-
-The selectors outweigh JupyterLab's `.jp-RenderedHTMLCommon > img {display: block}`. The
-first does not start with "[": the site's build moves the styles of its pages into a shared
-sheet, but drops those starting with "[". `docs/stylesheets/figures.css` has the same rules.
-"""
-
-_P = ParamSpec("_P")
-
-
-def _figure_function(draw: Callable[_P, Figure]) -> Callable[_P, Figure]:
-    """Make `draw` run in `STYLE`, detach its figure from pyplot and give it a dark twin."""
-
-    @functools.wraps(draw)
-    def styled(*args: _P.args, **kwargs: _P.kwargs) -> Figure:
-        figure = _draw_in(_LIGHT, draw, *args, **kwargs)
-        # The same class with two more display methods; "FigureClass=" in every function
-        # would do the same, less surely.
-        figure.__class__ = _ThemedFigure
-        figure._remember(draw.__name__, functools.partial(_draw_in, _DARK, draw, *args, **kwargs))
-        return figure
-
-    return styled
-
-
-def _draw_in(
-    theme: _Theme, draw: Callable[_P, Figure], /, *args: _P.args, **kwargs: _P.kwargs
-) -> Figure:
-    """Call `draw` in `theme` and detach the figure it returns from pyplot."""
-    # Load pyplot's backend outside the style: the notebook backend turns interactive mode on
-    # as it loads, which rc_context would undo on exit, silencing later plain pyplot cells.
-    plt.switch_backend(plt.get_backend())
-    with _theme_context(theme), matplotlib.rc_context(theme.style):
-        figure = draw(*args, **kwargs)
-    # Only forgets the figure in pyplot, which would show it again at the end of a cell.
-    plt.close(figure)
-    return figure
-
-
-@contextlib.contextmanager
-def _theme_context(theme: _Theme) -> Iterator[None]:
-    token = _THEME.set(theme)
-    try:
-        yield
-    finally:
-        _THEME.reset(token)
-
-
-def _theme() -> _Theme:
-    """The theme being drawn in: the colours a function picks itself come from here."""
-    return _THEME.get()
-
-
-class _ThemedFigure(Figure):
-    """A figure of this module: shows itself in notebooks in a light and a dark variant.
-
-    It is the figure the function returned (a `Figure` in every other respect), plus how to
-    draw it again in the dark theme, which `_repr_html_` does once, when first displayed.
-    """
-
-    _mnist_book_name: str = "figure"
-    _mnist_book_dark: Callable[[], Figure] | None = None
-    _mnist_book_dark_png: bytes | None = None
-    _mnist_book_changed: bool = False
-    _mnist_book_on_stale: Callable[[Any, bool], None] | None = None
-
-    def _remember(self, name: str, draw_dark: Callable[[], Figure]) -> None:
-        self._mnist_book_name = name
-        self._mnist_book_dark = draw_dark
-        self._mnist_book_changed = False
-        # Any change to the figure from now on marks it stale, through this callback.
-        self._mnist_book_on_stale = self.stale_callback
-        self.stale_callback = _ThemedFigure._note_change
-
-    @staticmethod
-    def _note_change(figure: Any, stale: bool) -> None:
-        if stale:
-            figure._mnist_book_changed = True
-        if figure._mnist_book_on_stale is not None:
-            figure._mnist_book_on_stale(figure, stale)
-
-    def savefig(self, *args: Any, **kwargs: Any) -> None:
-        """`Figure.savefig`; saving changes the figure only while it saves, not for good."""
-        changed = self._mnist_book_changed
-        try:
-            super().savefig(*args, **kwargs)
-        finally:
-            self._mnist_book_changed = changed
-
-    def __getstate__(self) -> dict[str, Any]:
-        # The arguments to draw the dark twin from may not pickle: a copy shows only the light.
-        state = super().__getstate__()
-        for name in ("_mnist_book_dark", "_mnist_book_dark_png", "_mnist_book_on_stale"):
-            state.pop(name, None)
-        return state
-
-    def _dark_png(self) -> bytes | None:
-        """The dark twin as a 2x PNG, drawn on first use; None once the figure was changed."""
-        if self._mnist_book_changed:
-            return None
-        if self._mnist_book_dark_png is None and self._mnist_book_dark is not None:
-            self._mnist_book_dark_png = _png(self._mnist_book_dark(), _DARK)
-            self._mnist_book_dark = None  # nor keep the arguments alive any longer
-        return self._mnist_book_dark_png
-
-    def _repr_html_(self) -> str:
-        """Both variants as <img> tags, classed for CSS to show the one matching the page."""
-        return self._html(_png(self, _LIGHT))
-
-    def _html(self, light: bytes) -> str:
-        alt = description(self)
-        dark = self._dark_png()
-        if dark is None:
-            return _img_tag(light, alt, "mnist-book-figure")
-        return (
-            f"<style>{_SCHEME_CSS}</style>"
-            + _img_tag(light, alt, "mnist-book-figure mnist-book-light")
-            + _img_tag(dark, alt, "mnist-book-figure mnist-book-dark")
-        )
-
-    def _ipython_display_(self) -> None:
-        """Display the HTML of both variants instead of IPython's PNG of the figure.
-
-        The light PNG (2x, with its size at 1x) comes along for what cannot show HTML, such
-        as nbconvert's Markdown and PDF exporters; its HTML exporter and JupyterLab show
-        the HTML.
-        """
-        from IPython import get_ipython
-        from IPython.display import display
-
-        bundle: dict[str, Any] = {"text/plain": repr(self)}
-        metadata: dict[str, Any] = {}
-        shell = get_ipython()
-        formatter = shell.display_formatter.formatters.get("text/html") if shell else None
-        if formatter is None or formatter.enabled:  # a terminal shows only text
-            light = _png(self, _LIGHT)
-            bundle["text/html"] = self._html(light)
-            width, height = _png_size(light)
-            bundle["image/png"] = base64.b64encode(light).decode("ascii")
-            metadata["image/png"] = {"width": round(width / 2), "height": round(height / 2)}
-        display(bundle, metadata=metadata, raw=True)
-
-
-def _png(figure: Figure, theme: _Theme) -> bytes:
-    """`figure` as a PNG at twice its resolution, for screens with two pixels per CSS pixel."""
-    buffer = io.BytesIO()
-    with matplotlib.rc_context(theme.style):
-        figure.savefig(
-            buffer,
-            format="png",
-            dpi=2 * figure.dpi,
-            bbox_inches="tight",
-            facecolor="auto",
-            edgecolor="auto",
-            transparent=False,
-        )
-    return buffer.getvalue()
-
-
-def _png_size(png: bytes) -> tuple[int, int]:
-    """Width and height in pixels, from the PNG's header."""
-    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
-
-
-def _img_tag(png: bytes, alt: str, classes: str) -> str:
-    """An <img> of a 2x PNG, sized in CSS pixels at half its pixels, shrinking to fit."""
-    width, height = _png_size(png)
-    data = base64.b64encode(png).decode("ascii")
-    return (
-        f'<img class="{classes}" src="data:image/png;base64,{data}" '
-        f'width="{round(width / 2)}" height="{round(height / 2)}" alt="{html.escape(alt)}" '
-        'style="max-width:100%;height:auto">'
-    )
-
-
-def description(figure: Figure) -> str:
-    """What `figure` shows, in words and with its numbers: the alt text of its images.
-
-    Every function of this module describes the figure it draws for a reader who cannot
-    see it (the result of this run, not only the kind of plot); a figure drawn elsewhere is
-    described by its titles.
-    """
-    described = getattr(figure, "_mnist_book_description", None)
-    if described:
-        return described
-    titles = [figure.get_suptitle()] if figure.get_suptitle() else []
-    titles += [ax.get_title() for ax in figure.axes if ax.get_title()]
-    return "A figure: " + "; ".join(titles[:3]) if titles else "A figure without a title."
-
-
-def _describe(figure: Figure, text: str, title: str | None = None) -> None:
-    """Set `figure`'s description (see `description`), after its `title` if it has one."""
-    figure._mnist_book_description = f"{title}. {text}" if title else text
 
 
 def _listing(items: Sequence[str], limit: int) -> str:
@@ -375,7 +41,7 @@ def _listing(items: Sequence[str], limit: int) -> str:
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
-@_figure_function
+@figure_function
 def sample_grid(
     images: np.ndarray,
     labels: np.ndarray,
@@ -394,7 +60,7 @@ def sample_grid(
     if title:
         figure.suptitle(title)
     shown = [str(int(label)) for label in labels[:count]]
-    _describe(
+    describe(
         figure,
         f"{count} handwritten digits in a grid of {rows} rows, each titled with its label: "
         f"{_listing(shown, 12)}.",
@@ -403,7 +69,7 @@ def sample_grid(
     return figure
 
 
-@_figure_function
+@figure_function
 def class_distribution(train_labels: np.ndarray, test_labels: np.ndarray) -> Figure:
     """The share of each digit in the training and in the test set, as grouped bars.
 
@@ -422,8 +88,10 @@ def class_distribution(train_labels: np.ndarray, test_labels: np.ndarray) -> Fig
     )
 
     figure, ax = plt.subplots(figsize=(8, 3.6))
-    sns.barplot(tidy, x="digit", y="share", hue="set", palette=_theme().palette[:2], ax=ax)
-    ax.axhline(10, color=_theme().reference, linestyle="--", linewidth=1, label="balanced (10%)")
+    sns.barplot(tidy, x="digit", y="share", hue="set", palette=current_theme().palette[:2], ax=ax)
+    ax.axhline(
+        10, color=current_theme().reference, linestyle="--", linewidth=1, label="balanced (10%)"
+    )
     ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
     ax.set(xlabel="digit", ylabel="share of the set", title="How often each digit occurs")
     ax.grid(axis="y")
@@ -434,7 +102,7 @@ def class_distribution(train_labels: np.ndarray, test_labels: np.ndarray) -> Fig
         for name, labels in (("training", train_labels), ("test", test_labels))
         for share in [100 * np.bincount(labels, minlength=10) / len(labels)]
     ]
-    _describe(
+    describe(
         figure,
         "Bar chart of each digit's share of the training and the test set, against a "
         f"dashed line at a perfectly balanced 10%: {'; '.join(ranges)}.",
@@ -442,7 +110,7 @@ def class_distribution(train_labels: np.ndarray, test_labels: np.ndarray) -> Fig
     return figure
 
 
-@_figure_function
+@figure_function
 def pixel_histogram(images: np.ndarray) -> Figure:
     """Histogram of all pixel intensities, on a log scale: most pixels are background (0)."""
     values = np.asarray(images).ravel()
@@ -451,9 +119,13 @@ def pixel_histogram(images: np.ndarray) -> Figure:
     zero_share = np.mean(values == 0)
 
     figure, ax = plt.subplots(figsize=(8, 3.6))
-    ax.stairs(counts, edges, fill=True, color=_theme().palette[0], alpha=0.85)
+    ax.stairs(counts, edges, fill=True, color=current_theme().palette[0], alpha=0.85)
     ax.axvline(
-        mean, color=_theme().palette[1], linestyle="--", linewidth=1.5, label=f"mean = {mean:.3g}"
+        mean,
+        color=current_theme().palette[1],
+        linestyle="--",
+        linewidth=1.5,
+        label=f"mean = {mean:.3g}",
     )
     ax.set_yscale("log")
     ax.annotate(
@@ -462,7 +134,7 @@ def pixel_histogram(images: np.ndarray) -> Figure:
         xytext=(0.22, 0.93),
         textcoords="axes fraction",
         va="top",
-        arrowprops={"arrowstyle": "->", "color": _theme().reference},
+        arrowprops={"arrowstyle": "->", "color": current_theme().reference},
     )
     ax.set(
         xlabel="pixel intensity",
@@ -471,7 +143,7 @@ def pixel_histogram(images: np.ndarray) -> Figure:
     )
     ax.grid(axis="y")
     ax.legend(loc="upper right")
-    _describe(
+    describe(
         figure,
         f"Histogram of the {values.size:,} pixel intensities of {len(images):,} images, on "
         f"a log scale: {zero_share:.1%} of the pixels are 0 (background) and the mean "
@@ -481,7 +153,7 @@ def pixel_histogram(images: np.ndarray) -> Figure:
     return figure
 
 
-@_figure_function
+@figure_function
 def training_curves(history: Mapping[str, Sequence[float]], *, title: str | None = None) -> Figure:
     """Loss and accuracy per epoch, training and (if recorded) validation, side by side.
 
@@ -497,8 +169,8 @@ def training_curves(history: Mapping[str, Sequence[float]], *, title: str | None
     figure, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
         for key, label, color in (
-            (metric, "train", _theme().palette[0]),
-            (f"val_{metric}", "validation", _theme().palette[1]),
+            (metric, "train", current_theme().palette[0]),
+            (f"val_{metric}", "validation", current_theme().palette[1]),
         ):
             if key in history:
                 values = history[key]
@@ -511,7 +183,7 @@ def training_curves(history: Mapping[str, Sequence[float]], *, title: str | None
     axes[1].yaxis.set_major_formatter(PercentFormatter(xmax=1))
     if title:
         figure.suptitle(title)
-    _describe(figure, _curves_text(history), title)
+    describe(figure, _curves_text(history), title)
     return figure
 
 
@@ -545,7 +217,7 @@ def _curves_text(history: Mapping[str, Sequence[float]]) -> str:
     return text + "The training and validation curves stay together: no sign of overfitting."
 
 
-@_figure_function
+@figure_function
 def prediction_grid(
     images: np.ndarray,
     labels: np.ndarray,
@@ -581,15 +253,15 @@ def prediction_grid(
             f"pred {predicted} ({probabilities[index, predicted]:.0%})\ntrue {true}",
             fontsize=9,
             pad=3,
-            color=_theme().correct if correct else _theme().wrong,
+            color=current_theme().correct if correct else current_theme().wrong,
         )
         if not correct:
-            _frame(ax, _theme().wrong, width=2.5)
+            _frame(ax, current_theme().wrong, width=2.5)
     guesses = probabilities[shown].argmax(axis=1) if len(shown) else np.array([], dtype=int)
     truth = np.asarray(labels)[shown]
     wrong = [f"a {t} read as {p}" for t, p in zip(truth, guesses, strict=True) if t != p]
     verdict = f"{len(wrong)} of the {len(shown)} are wrong" if wrong else "all are right"
-    _describe(
+    describe(
         figure,
         f"{len(shown)} digits, each titled with the predicted digit, its probability and the "
         f"true digit: {verdict}" + (f" ({_listing(wrong, 6)})." if wrong else "."),
@@ -597,7 +269,7 @@ def prediction_grid(
     return figure
 
 
-@_figure_function
+@figure_function
 def confusion_heatmap(
     confusion: np.ndarray, *, normalize: bool = False, title: str | None = None
 ) -> Figure:
@@ -633,7 +305,7 @@ def confusion_heatmap(
         "cbar": False,
         "square": True,
         "linewidths": 1,
-        "linecolor": _theme().background,
+        "linecolor": current_theme().background,
         "ax": ax,
     }
     sns.heatmap(values, mask=~diagonal, cmap=_colormap("Blues"), vmin=0, **shared)
@@ -645,7 +317,7 @@ def confusion_heatmap(
     ax.tick_params(length=0, rotation=0)
     if title:
         ax.set_title(title)
-    _describe(figure, _confusion_text(confusion), title)
+    describe(figure, _confusion_text(confusion), title)
     return figure
 
 
@@ -670,7 +342,7 @@ def _confusion_text(confusion: np.ndarray) -> str:
     return text + f" The largest mistakes: {', '.join(largest)}."
 
 
-@_figure_function
+@figure_function
 def misclassified_gallery(
     images: np.ndarray,
     labels: np.ndarray,
@@ -702,7 +374,7 @@ def misclassified_gallery(
         _show_digit(ax, images[index])
         if len(names) == 1:
             predicted = int(predictions_by_model[names[0]][index])
-            color = _theme().correct if predicted == true else _theme().wrong
+            color = current_theme().correct if predicted == true else current_theme().wrong
             ax.set_title(f"pred {predicted}\ntrue {true}", fontsize=9, pad=3, color=color)
             continue
         ax.set_title(f"true {true}", fontsize=9, pad=3)
@@ -717,14 +389,14 @@ def misclassified_gallery(
                 ha="center",
                 va="top",
                 fontsize=8,
-                color=_theme().correct if predicted == true else _theme().wrong,
+                color=current_theme().correct if predicted == true else current_theme().wrong,
             )
     wrong = {
         name: int(np.sum(np.asarray(predictions)[indices] != np.asarray(labels)[indices]))
         for name, predictions in predictions_by_model.items()
     }
     counts = ", ".join(f"{name} on {count}" for name, count in wrong.items())
-    _describe(
+    describe(
         figure,
         f"{len(indices)} digits, each with its true label and the guess of "
         f"{'each of ' + str(len(names)) + ' models' if len(names) > 1 else names[0]}. "
@@ -733,7 +405,7 @@ def misclassified_gallery(
     return figure
 
 
-@_figure_function
+@figure_function
 def model_comparison(
     names: Sequence[str],
     accuracies: Sequence[float],
@@ -749,7 +421,7 @@ def model_comparison(
     )
     percent = 100 * np.asarray(accuracies, dtype=float)
     positions = np.arange(len(names))
-    palette = _theme().palette
+    palette = current_theme().palette
     colors = [palette[i % len(palette)] for i in positions]
     margin = max(2.0, (percent.max() - percent.min()) / 2)
     axis_start = max(0.0, math.floor(percent.min() - margin))
@@ -769,7 +441,7 @@ def model_comparison(
             textcoords="offset points",
             ha="right",
             va="center",
-            color=_theme().on_bar,
+            color=current_theme().on_bar,
             fontweight="bold",
         )
     accuracy_ax.set_xlim(axis_start, 100)
@@ -801,7 +473,7 @@ def model_comparison(
         size = "" if params is None else f", {params[index]:,} parameters"
         return f"{names[index]} ({percent[index]:.2f}%{size})"
 
-    _describe(
+    describe(
         figure,
         f"Bar chart of the test accuracy of {len(names)} models"
         + ("" if params is None else " beside their sizes")
@@ -810,7 +482,7 @@ def model_comparison(
     return figure
 
 
-@_figure_function
+@figure_function
 def per_class_accuracy_plot(table: pd.DataFrame) -> Figure:
     """Accuracy on each digit for each model, one line of points per model.
 
@@ -830,7 +502,7 @@ def per_class_accuracy_plot(table: pd.DataFrame) -> Figure:
         x="digit",
         y="accuracy",
         hue="model",
-        palette=_theme().palette[: table.shape[1]],
+        palette=current_theme().palette[: table.shape[1]],
         errorbar=None,
         dodge=0.3,
         markersize=5,
@@ -843,7 +515,7 @@ def per_class_accuracy_plot(table: pd.DataFrame) -> Figure:
     ax.legend(title=None, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     means = table.mean(axis=1)
     lowest = table.stack().idxmin()
-    _describe(
+    describe(
         figure,
         f"Accuracy on each digit for {table.shape[1]} models ({', '.join(map(str, table))}). "
         f"The hardest digit is {means.idxmin()} ({means.min():.1%} on average), the easiest "
@@ -853,7 +525,7 @@ def per_class_accuracy_plot(table: pd.DataFrame) -> Figure:
     return figure
 
 
-@_figure_function
+@figure_function
 def error_vs_minutes(
     names: Sequence[str],
     errors: Sequence[float],
@@ -881,7 +553,7 @@ def error_vs_minutes(
     for reported, y, label_y in zip(
         published, reported_at, _spread_on_log_axis(reported_at, gap=0.07), strict=True
     ):
-        ax.axhline(y, color=_theme().muted, linestyle="--", linewidth=0.8)
+        ax.axhline(y, color=current_theme().muted, linestyle="--", linewidth=0.8)
         kind = "ensemble" if reported.ensemble else "one model"
         ax.annotate(
             f"{reported.label}: {y:.2f}% ({kind}, reported)",
@@ -891,9 +563,9 @@ def error_vs_minutes(
             textcoords="offset points",
             va="center",
             fontsize=8,
-            color=_theme().muted,
+            color=current_theme().muted,
         )
-    ax.scatter(minutes, percent, s=36, color=_theme().palette[0], zorder=3)
+    ax.scatter(minutes, percent, s=36, color=current_theme().palette[0], zorder=3)
     ax.set_xscale("log")
     ax.set_yscale("log")
     for axis, ticks in ((ax.xaxis, _LOG_TICKS), (ax.yaxis, _LOG_TICKS)):
@@ -922,7 +594,7 @@ def error_vs_minutes(
     if published:
         lines = ", ".join(f"{r.label} {100 * r.error:.2f}%" for r in published)
         text += f" Dashed lines mark published results as reported: {lines}."
-    _describe(figure, text)
+    describe(figure, text)
     return figure
 
 
@@ -988,11 +660,13 @@ def _image_grid(
     for ax in axes[:count]:
         ax.set_xticks([])
         ax.set_yticks([])
-        _frame(ax, _theme().frame, width=0.8)
+        _frame(ax, current_theme().frame, width=0.8)
     for ax in axes[count:]:
         ax.set_axis_off()
     if count == 0:
-        figure.text(0.5, 0.5, "no images to show", ha="center", va="center", color=_theme().muted)
+        figure.text(
+            0.5, 0.5, "no images to show", ha="center", va="center", color=current_theme().muted
+        )
     return figure, axes[:count]
 
 
@@ -1020,8 +694,8 @@ def _colormap(name: str) -> LinearSegmentedColormap:
     darker. On a dark background, reversed and without its darkest part, which would vanish
     into the background: larger values are lighter.
     """
-    colors = matplotlib.colormaps[name](np.linspace(*_theme().sequential, 256))
-    return LinearSegmentedColormap.from_list(f"{name}_{_theme().name}", colors)
+    colors = matplotlib.colormaps[name](np.linspace(*current_theme().sequential, 256))
+    return LinearSegmentedColormap.from_list(f"{name}_{current_theme().name}", colors)
 
 
 def _percent_text(share: float) -> str:
