@@ -19,11 +19,11 @@ from dataclasses import replace
 
 from IPython.display import Markdown
 
-from mnist_book import distributed, launch, plotting
+from mnist_book import distributed, launch, plotting, strategies
 from mnist_book.training import recipe, train
 
-strategy = distributed.local_strategy(devices=2)
-devices = distributed.describe(strategy).devices
+strategy = strategies.local_strategy(devices=2)
+devices = strategies.describe(strategy).devices
 Markdown(f"{strategy.num_replicas_in_sync} replicas: `{'`, `'.join(devices)}`")
 
 # %% [markdown]
@@ -72,7 +72,7 @@ Markdown(
 # The same loop on one replica is the fair baseline.
 
 # %%
-one = distributed.train("convnet", config, distributed.one_device_strategy())
+one = distributed.train("convnet", config, strategies.one_device_strategy())
 
 # %% [markdown]
 # ## Two devices in one process

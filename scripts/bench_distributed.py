@@ -25,15 +25,15 @@ EPOCHS = 2
 
 def run_setup(setup: str) -> dict:
     """Train in this process under `setup`; its figures (a fresh process each time)."""
-    from mnist_book import distributed, launch
+    from mnist_book import distributed, launch, strategies
     from mnist_book.training import TrainConfig
 
     config = TrainConfig(epochs=EPOCHS, batch_size=128)
     quiet = {"use_cache": False, "log": lambda line: None}
     if setup == "one process":
-        result = distributed.train("convnet", config, distributed.one_device_strategy(), **quiet)
+        result = distributed.train("convnet", config, strategies.one_device_strategy(), **quiet)
     elif setup == "2 logical devices":
-        result = distributed.train("convnet", config, distributed.local_strategy(2), **quiet)
+        result = distributed.train("convnet", config, strategies.local_strategy(2), **quiet)
     else:
         result = launch.train_on_local_workers("convnet", config, workers=2, **quiet)
     seconds = result.history["seconds"][-1]

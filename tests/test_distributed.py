@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_book import distributed, launch, training
+from mnist_book import distributed, launch, strategies, training
 from mnist_book.paths import RUN_LOG_ENV
 from mnist_book.training import TrainConfig
 
@@ -105,9 +105,9 @@ def test_linear_scaling_rule():
 
 
 def test_distribution_enters_the_cache_key_only_when_given():
-    two = distributed.Distribution("multi_worker", 2, 2, ("/device:CPU:0",))
-    four = distributed.Distribution("multi_worker", 4, 4, ("/device:CPU:0",))
-    mirrored = distributed.Distribution("mirrored", 1, 2, ("/device:CPU:0", "/device:CPU:1"))
+    two = strategies.Distribution("multi_worker", 2, 2, ("/device:CPU:0",))
+    four = strategies.Distribution("multi_worker", 4, 4, ("/device:CPU:0",))
+    mirrored = strategies.Distribution("mirrored", 1, 2, ("/device:CPU:0", "/device:CPU:1"))
     plain = training.cache_key("single_layer", SMALL)
     assert training.cache_key("single_layer", SMALL, None) == plain
     keys = {
@@ -115,36 +115,8 @@ def test_distribution_enters_the_cache_key_only_when_given():
         for d in (two, four, mirrored)
     }
     assert len(keys) == 3 and plain not in keys
-    on_gpus = distributed.Distribution("mirrored", 1, 2, ("/device:GPU:0", "/device:GPU:1"))
+    on_gpus = strategies.Distribution("mirrored", 1, 2, ("/device:GPU:0", "/device:GPU:1"))
     assert distributed.key_material(on_gpus, SMALL) == distributed.key_material(mirrored, SMALL)
-
-
-def test_tf_config_that_does_not_describe_this_worker_is_a_clear_error(monkeypatch):
-    monkeypatch.setenv("TF_CONFIG", launch.tf_config(["127.0.0.1:1", "127.0.0.1:2"], 2))
-    with pytest.raises(distributed.ClusterError, match="TF_CONFIG does not describe this worker"):
-        distributed.cluster_resolver()
-    monkeypatch.setenv("TF_CONFIG", "{not json")
-    with pytest.raises(distributed.ClusterError, match="expected"):
-        distributed.cluster_resolver()
-    monkeypatch.delenv("TF_CONFIG")
-    monkeypatch.delenv("SLURM_PROCID", raising=False)
-    with pytest.raises(distributed.ClusterError, match="set TF_CONFIG on every worker"):
-        distributed.cluster_resolver()
-
-
-def test_slurm_tasks_become_workers(monkeypatch):
-    monkeypatch.delenv("TF_CONFIG", raising=False)
-    slurm = {
-        "SLURM_PROCID": "1",
-        "SLURM_STEP_NUM_TASKS": "2",
-        "SLURM_STEP_NODELIST": "node[07-08]",
-        "SLURM_STEP_TASKS_PER_NODE": "1(x2)",
-    }
-    for name, value in slurm.items():
-        monkeypatch.setenv(name, value)
-    resolver = distributed.cluster_resolver()
-    assert resolver.cluster_spec().as_dict() == {"worker": ["node07:8888", "node08:8888"]}
-    assert (resolver.task_type, resolver.task_id) == ("worker", 1)
 
 
 def test_comparison_measures_throughput_against_the_first_row():
@@ -154,7 +126,7 @@ def test_comparison_measures_throughput_against_the_first_row():
         if replicas is None:
             return result
         history["images"] = [5_376.0] * len(seconds)
-        spread = distributed.Distribution("mirrored", 1, replicas, ("/device:CPU:0",))
+        spread = strategies.Distribution("mirrored", 1, replicas, ("/device:CPU:0",))
         return distributed.DistributedResult(
             **vars(result), distribution=spread, replica_weights=[]
         )
@@ -175,7 +147,7 @@ def test_comparison_measures_throughput_against_the_first_row():
 def test_one_device_training_reports_caches_and_reloads(isolated_cache, tmp_path, monkeypatch):
     monkeypatch.setenv(RUN_LOG_ENV, str(tmp_path / "runs.jsonl"))
     lines: list[str] = []
-    strategy = distributed.one_device_strategy()
+    strategy = strategies.one_device_strategy()
     result = distributed.train("hidden_layer", SMALL, strategy, log=lines.append)
     assert result.test_accuracy > 0.8
     assert result.distribution.strategy == "one_device" and len(result.replica_weights) == 1

@@ -271,7 +271,7 @@ def _run_train(args: argparse.Namespace) -> int:
 
 def _run_distributed(args: argparse.Namespace, config: Any) -> int:
     """`mnist-book train --devices/--workers/--cluster`: a data-parallel training."""
-    from mnist_book import distributed, launch
+    from mnist_book import distributed, launch, strategies
 
     try:
         if args.workers:
@@ -284,14 +284,14 @@ def _run_distributed(args: argparse.Namespace, config: Any) -> int:
             )
         else:
             strategy = (
-                distributed.multi_worker_strategy(timeout=args.timeout)
+                strategies.multi_worker_strategy(timeout=args.timeout)
                 if args.cluster
-                else distributed.local_strategy(args.devices)
+                else strategies.local_strategy(args.devices)
             )
             result = distributed.train(args.name, config, strategy, use_cache=args.use_cache)
     except ValueError as error:  # a global batch that does not split over the replicas
         args.command_parser.error(str(error))
-    except (distributed.ClusterError, launch.WorkerFailed) as error:
+    except (strategies.ClusterError, launch.WorkerFailed) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 1
     if args.save_model:

@@ -28,14 +28,13 @@ from pathlib import Path
 
 from mnist_book import data, model_cache, paths, training
 from mnist_book.distributed import (
-    DEFAULT_TIMEOUT,
     SAVED_TO,
     DistributedResult,
-    Distribution,
-    _announce_loaded,
+    announce_loaded,
     entry_path,
     load_cached,
 )
+from mnist_book.strategies import DEFAULT_TIMEOUT, Distribution
 from mnist_book.training import TrainConfig, recipe
 
 _TAIL_LINES = 15
@@ -76,7 +75,7 @@ def train_on_local_workers(
     with model_cache.entry_lock(entry):
         cached = load_cached(entry, name, config)
         if cached is not None:
-            return _announce_loaded(cached, log)
+            return announce_loaded(cached, log)
         with training.training_turn(name, log):
             return _launch(name, config, distribution, entry, timeout, log)
 
