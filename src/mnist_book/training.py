@@ -472,7 +472,7 @@ class _EpochLog(keras.callbacks.Callback):
 def epoch_line(
     epoch: int, epochs: int, history: dict[str, list[float]], index: int | None = None
 ) -> str:
-    """`Epoch 3/10: loss 0.2706 - accuracy 0.9253 - ... (1.4 s)` from history[key][index].
+    """`Epoch 3/10: loss 0.2706 - accuracy 0.9253 - ... (1.4 s)`, from `history[key][index]`.
 
     `index` defaults to `epoch` (a whole training's history); 0 for one epoch's history.
     """
