@@ -1,5 +1,6 @@
 """The model cache's storage: entries written whole, read back exactly, never trusted broken."""
 
+import dataclasses
 import json
 
 import filelock
@@ -86,3 +87,17 @@ def test_a_lock_without_a_writable_directory_warns_and_goes_on(tmp_path):
     with pytest.warns(UserWarning, match="Cannot lock the model cache"), lock:
         ran.append(True)
     assert ran == [True]
+
+
+def test_a_stored_result_without_a_field_is_discarded_not_a_crash(isolated_cache):
+    from mnist_book import training
+
+    config = training.TrainConfig(epochs=1, batch_size=64)
+    entry = model_cache.entry("single_layer", "12" * 32)
+    entry.parent.mkdir(parents=True)
+    stored = {"name": "single_layer", "config": dataclasses.asdict(config), "history": {}}
+    model_cache.save(entry, stored, _tiny_model())  # no test accuracy, loss or seconds
+
+    with pytest.warns(UserWarning, match="KeyError.*retraining single_layer"):
+        assert training.load_entry(entry, "single_layer", config) is None
+    assert not entry.exists()

@@ -112,13 +112,18 @@ def load(
             raise ValueError("the stored name or config does not match its key")
         return stored, keras.saving.load_model(entry / MODEL_FILE)
     except Exception as error:  # any unreadable entry is retrained, never trusted
-        warnings.warn(
-            f"Discarding the unreadable cached model at {entry} ({type(error).__name__}: "
-            f"{error}); retraining {name}.",
-            stacklevel=4,
-        )
-        shutil.rmtree(entry, ignore_errors=True)
+        discard(entry, name, error)
         return None
+
+
+def discard(entry: Path, name: str, error: Exception) -> None:
+    """Delete the unreadable `entry` of model `name`, warning with the `error` it gave."""
+    warnings.warn(
+        f"Discarding the unreadable cached model at {entry} ({type(error).__name__}: "
+        f"{error}); retraining {name}.",
+        stacklevel=5,
+    )
+    shutil.rmtree(entry, ignore_errors=True)
 
 
 def save(entry: Path, stored: dict[str, Any], model: keras.Model) -> None:

@@ -304,17 +304,21 @@ def load_entry(entry: Path, name: str, config: TrainConfig) -> TrainResult | Non
     if found is None:
         return None
     stored, model = found
-    return TrainResult(
-        name=name,
-        config=config,
-        model=model,
-        history=stored["history"],
-        test_loss=stored["test_loss"],
-        test_accuracy=stored["test_accuracy"],
-        train_seconds=stored["train_seconds"],
-        params=model.count_params(),
-        from_cache=True,
-    )
+    try:
+        return TrainResult(
+            name=name,
+            config=config,
+            model=model,
+            history=stored["history"],
+            test_loss=stored["test_loss"],
+            test_accuracy=stored["test_accuracy"],
+            train_seconds=stored["train_seconds"],
+            params=model.count_params(),
+            from_cache=True,
+        )
+    except KeyError as error:  # a result without a field: as unreadable as a broken model
+        model_cache.discard(entry, name, error)
+        return None
 
 
 def _waiting(name: str, message: str, log: Callable[[str], None]) -> Callable[[], None]:
