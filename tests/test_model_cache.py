@@ -18,6 +18,10 @@ def _tiny_model() -> keras.Model:
     return keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
 
 
+def _both(stored: dict, model: keras.Model) -> tuple[dict, keras.Model]:
+    return stored, model
+
+
 def _stored(name: str = "tiny") -> dict:
     return {"name": name, "config": CONFIG, "test_accuracy": 0.5, "history": {"loss": [1.0]}}
 
@@ -28,7 +32,7 @@ def test_a_saved_entry_loads_back_with_the_same_result_and_weights(isolated_cach
     model = _tiny_model()
     model_cache.save(entry, _stored(), model)
 
-    stored, loaded = model_cache.load(entry, "tiny", CONFIG)
+    stored, loaded = model_cache.load(entry, "tiny", CONFIG, _both)
 
     assert entry.parent == isolated_cache / "models" and entry.name == "tiny-" + "ab" * 10
     assert stored == _stored()
@@ -44,9 +48,9 @@ def test_an_entry_of_another_training_is_discarded_with_a_warning(isolated_cache
     model_cache.save(entry, _stored(), _tiny_model())
 
     with pytest.warns(UserWarning, match="does not match its key"):
-        assert model_cache.load(entry, "tiny", {**CONFIG, "epochs": 2}) is None
+        assert model_cache.load(entry, "tiny", {**CONFIG, "epochs": 2}, _both) is None
     assert not entry.exists()
-    assert model_cache.load(entry, "tiny", CONFIG) is None  # gone, and no warning now
+    assert model_cache.load(entry, "tiny", CONFIG, _both) is None  # gone, and no warning now
 
 
 def test_stored_result_needs_both_the_result_and_the_model(isolated_cache):

@@ -172,7 +172,7 @@ def train(
     distribution = describe(strategy)
     per_replica_batch(config, distribution.replicas)
     chief = is_chief(strategy)
-    entry = training.cache_entry(name, config, key_material(distribution, config))
+    entry = entry_path(name, config, distribution)
     checkpoint = _checkpoint_dir(entry) if use_cache else None
     if use_cache and distribution.workers == 1:
         with model_cache.entry_lock(entry):

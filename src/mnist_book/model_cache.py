@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import filelock
 
@@ -31,6 +31,8 @@ MODEL_FILE = "model.keras"
 RESULT_FILE = "result.json"
 TRAINING_LOCK = "training.lock"
 """Held while a model trains (`mnist_book.training.training_turn`)."""
+
+T = TypeVar("T")
 
 
 def models_dir() -> Path:
@@ -97,12 +99,16 @@ def stored_result(entry: Path) -> dict[str, Any] | None:
 
 
 def load(
-    entry: Path, name: str, config: dict[str, Any]
-) -> tuple[dict[str, Any], keras.Model] | None:
-    """The stored result and the model of `entry`, a training of `name` with `config`.
+    entry: Path,
+    name: str,
+    config: dict[str, Any],
+    read: Callable[[dict[str, Any], keras.Model], T],
+) -> T | None:
+    """`read(stored result, model)` of `entry`, a training of `name` with `config`.
 
-    None if there is no such entry. An entry that cannot be read, or that holds another
-    training, is deleted with a warning (the caller retrains).
+    None if there is no such entry. An entry that cannot be read, that holds another
+    training, or that `read` fails on (a field missing, say) is deleted with a warning
+    (the caller retrains).
     """
     if not entry.exists():
         return None
@@ -110,20 +116,15 @@ def load(
         stored = json.loads((entry / RESULT_FILE).read_text())
         if stored["name"] != name or stored["config"] != config:
             raise ValueError("the stored name or config does not match its key")
-        return stored, keras.saving.load_model(entry / MODEL_FILE)
+        return read(stored, keras.saving.load_model(entry / MODEL_FILE))
     except Exception as error:  # any unreadable entry is retrained, never trusted
-        discard(entry, name, error)
+        warnings.warn(
+            f"Discarding the unreadable cached model at {entry} ({type(error).__name__}: "
+            f"{error}); retraining {name}.",
+            stacklevel=4,
+        )
+        shutil.rmtree(entry, ignore_errors=True)
         return None
-
-
-def discard(entry: Path, name: str, error: Exception) -> None:
-    """Delete the unreadable `entry` of model `name`, warning with the `error` it gave."""
-    warnings.warn(
-        f"Discarding the unreadable cached model at {entry} ({type(error).__name__}: "
-        f"{error}); retraining {name}.",
-        stacklevel=5,
-    )
-    shutil.rmtree(entry, ignore_errors=True)
 
 
 def save(entry: Path, stored: dict[str, Any], model: keras.Model) -> None:

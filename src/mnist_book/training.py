@@ -298,13 +298,11 @@ def cache_entry(name: str, config: TrainConfig, distribution: dict[str, Any] | N
 def load_entry(entry: Path, name: str, config: TrainConfig) -> TrainResult | None:
     """The training of `name` with `config` stored in the model-cache `entry`, else None.
 
-    An unreadable entry is discarded with a warning (`mnist_book.model_cache.load`).
+    An unreadable entry, or one whose result lacks a field, is discarded with a warning
+    (`mnist_book.model_cache.load`).
     """
-    found = model_cache.load(entry, name, asdict(config))
-    if found is None:
-        return None
-    stored, model = found
-    try:
+
+    def read(stored: dict[str, Any], model: keras.Model) -> TrainResult:
         return TrainResult(
             name=name,
             config=config,
@@ -316,9 +314,8 @@ def load_entry(entry: Path, name: str, config: TrainConfig) -> TrainResult | Non
             params=model.count_params(),
             from_cache=True,
         )
-    except KeyError as error:  # a result without a field: as unreadable as a broken model
-        model_cache.discard(entry, name, error)
-        return None
+
+    return model_cache.load(entry, name, asdict(config), read)
 
 
 def _waiting(name: str, message: str, log: Callable[[str], None]) -> Callable[[], None]:
