@@ -20,10 +20,11 @@ from dataclasses import replace
 from IPython.display import Markdown
 
 from mnist_book import distributed, launch, plotting, strategies
-from mnist_book.training import recipe, train
+from mnist_book.config import recipe
+from mnist_book.training import train
 
 strategy = strategies.local_strategy(devices=2)
-devices = strategies.describe(strategy).devices
+devices = strategies.distribution_of(strategy).devices
 Markdown(f"{strategy.num_replicas_in_sync} replicas: `{'`, `'.join(devices)}`")
 
 # %% [markdown]
@@ -69,9 +70,12 @@ Markdown(
 # `distributed.train` runs its own training step: `tf.GradientTape` for the gradients,
 # `strategy.run` to run the step on every replica, the loss averaged over the global batch,
 # and `optimizer.apply_gradients`, which all-reduces the gradients before applying them.
-# The same loop on one replica is the fair baseline.
+# The same loop on one replica is the fair baseline. Like Keras's `steps_per_execution`, it
+# runs 32 steps per call of its compiled function, so that Python is not in the way of every
+# step. (The cells that measure a speed are tagged `exclusive`: the build runs each of them
+# with the machine to itself.)
 
-# %%
+# %% tags=["exclusive"]
 one = distributed.train("convnet", config, strategies.one_device_strategy())
 
 # %% [markdown]
@@ -80,7 +84,7 @@ one = distributed.train("convnet", config, strategies.one_device_strategy())
 # `MirroredStrategy` keeps one copy of the model per device of this process and all-reduces
 # the gradients in memory.
 
-# %%
+# %% tags=["exclusive"]
 mirrored = distributed.train("convnet", config, strategy)
 
 # %% [markdown]
@@ -95,7 +99,7 @@ mirrored = distributed.train("convnet", config, strategy)
 # shows it on two hosts). Each reads the same shuffled epoch and keeps its own shard of
 # every step with `tf.data.Dataset.shard`. Worker 0, the *chief*, prints these lines:
 
-# %%
+# %% tags=["exclusive"]
 workers = launch.train_on_local_workers("convnet", config, workers=2)
 
 # %% [markdown]
@@ -127,13 +131,14 @@ Markdown(
 # ## Accuracy and throughput
 #
 # The same two epochs (global batch 128) on one replica, two devices and two workers, and
-# for reference the convnet as [its own page](convolutional-network.py) trained it with
-# `model.fit` for its full recipe:
+# for reference Keras's own `model.fit` on the same two epochs, the loop of the
+# [convnet's page](convolutional-network.py):
+
+# %% tags=["exclusive"]
+fit = train("convnet", config)
 
 # %%
-site = train("convnet")
-fit = f"model.fit, {site.config.epochs} epochs"
-table = distributed.comparison({**runs, fit: site})
+table = distributed.comparison({**runs, "model.fit": fit})
 table.style.format(
     {
         "test accuracy": "{:.2%}",
@@ -149,9 +154,7 @@ plotting.model_comparison(list(table.index), list(table["test accuracy"]))
 # %% [markdown]
 # Two replicas reach the accuracy of one: with the same global batch and learning rate,
 # data parallelism changes *where* the gradients are computed, not *what* is learned.
-# Speed is another matter. (The `model.fit` row is there for its accuracy; its speed-up
-# says only that Keras's own loop, which runs many steps per call, outpaces this page's
-# loop, which returns to Python after every step.)
+# Speed is another matter:
 
 # %%
 devices = mirrored.distribution.devices
@@ -159,28 +162,26 @@ gpus = [device for device in devices if "GPU" in device]
 Markdown(
     f"This page ran on `{'` and `'.join(devices)}` "
     f"({'GPUs' if gpus else 'logical CPU devices, no GPU'}), on a machine "
-    f"with {os.cpu_count()} CPU cores. Two workers process "
-    f"**{table.loc['2 workers', 'speed-up']:.2f}x** the images per second of "
-    f"one process: a scaling efficiency of "
-    f"{table.loc['2 workers', 'efficiency']:.0%}."
+    f"with {os.cpu_count()} CPU cores. "
+    + distributed.scaling_summary(table, "one process", "2 workers", "model.fit")
 )
 
 # %% [markdown]
-# ### Why two workers on two cores do not go faster
+# ### What limits the speed-up on one machine's cores
 #
-# - **There is nothing to gain.** One TensorFlow process already uses every core: its
+# - **There may be nothing to gain.** One TensorFlow process already uses every core: its
 #   convolutions run on a pool of threads. Two workers on the same two cores get one core
 #   each, so the arithmetic per second is the same, and so are two logical devices, which
 #   share that same pool.
-# - **There is something to lose.** Every step now ends with an all-reduce of the
+# - **There may be something to lose.** Every step now ends with an all-reduce of the
 #   gradients (34,826 numbers) between processes, over gRPC through the loopback, and every
 #   replica waits for the slowest one before the next step. For a model this small, at
 #   about 3 ms of arithmetic per step, that overhead is a large share of the step.
 #
 # The figures above are this build's own, from two epochs that include TensorFlow's
-# start-up (tracing) and the validation passes, on a machine that may have been busy with
-# other work; `scripts/bench_distributed.py` measures the same three set-ups in fresh
-# processes on a second epoch and reports the load average beside each figure.
+# start-up (tracing) and the validation passes, each measured with the machine to itself;
+# `scripts/bench_distributed.py` measures the same set-ups in fresh processes on a second
+# epoch and reports the load average beside each figure.
 #
 # ### What does scale
 #

@@ -11,8 +11,9 @@
 from IPython.display import Markdown
 
 from mnist_book import data, evaluation, plotting, records
+from mnist_book.config import TrainConfig, recipe
 from mnist_book.models import MODEL_NAMES, augmented_examples, distortion
-from mnist_book.training import TrainConfig, load_cached, recipe, train
+from mnist_book.training import load_cached, train
 
 (x_train, y_train), (x_test, y_test) = data.load_mnist()
 

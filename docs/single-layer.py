@@ -10,8 +10,9 @@
 from IPython.display import Markdown
 
 from mnist_book import data, evaluation, plotting
+from mnist_book.config import recipe
 from mnist_book.models import build_model, layer_table
-from mnist_book.training import recipe, train
+from mnist_book.training import train
 
 (x_train, y_train), (x_test, y_test) = data.load_mnist()
 

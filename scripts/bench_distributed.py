@@ -26,7 +26,7 @@ EPOCHS = 2
 def run_setup(setup: str) -> dict:
     """Train in this process under `setup`; its figures (a fresh process each time)."""
     from mnist_book import distributed, launch, strategies
-    from mnist_book.training import TrainConfig
+    from mnist_book.config import TrainConfig
 
     config = TrainConfig(epochs=EPOCHS, batch_size=128)
     quiet = {"use_cache": False, "log": lambda line: None}

@@ -1,6 +1,6 @@
 """Benchmark: the records chapter's single-model recipe on several seeds.
 
-Trains `deeper_convnet` with its site recipe (`mnist_book.training.recipe`) once per seed,
+Trains `deeper_convnet` with its site recipe (`mnist_book.config.recipe`) once per seed,
 through the model cache (seed 0 is the build's own training, so it is loaded if the site was
 built), and reports each seed's validation and test accuracy and training minutes against the
 bar of Ciresan et al. 2011 (99.65 %). Prints a table, then the same as one JSON line, last.
@@ -17,8 +17,9 @@ import json
 import os
 import platform
 
+from mnist_book.config import recipe
 from mnist_book.records import SINGLE_MODEL_BAR as BAR
-from mnist_book.training import recipe, train
+from mnist_book.training import train
 
 MODEL = "deeper_convnet"
 

@@ -14,9 +14,9 @@ import os
 import platform
 import time
 
+from mnist_book.config import recipe
 from mnist_book.data import load_mnist
 from mnist_book.models import MODEL_NAMES, build_model, prepare_images
-from mnist_book.training import recipe
 
 
 def bench(name: str, x_train, y_train) -> dict:

@@ -18,11 +18,13 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from mnist_book import distributed, launch, strategies, training
+from mnist_book import distributed, launch, run_log, strategies, training
+from mnist_book.config import TrainConfig
 from mnist_book.paths import RUN_LOG_ENV
-from mnist_book.training import TrainConfig
+from mnist_book.results import Distribution, TrainingRecord
 
 SMALL = TrainConfig(epochs=2, batch_size=64, train_size=3_000)
 MARKER_ENV = "MNIST_BOOK_TEST_MARKER"
@@ -104,40 +106,99 @@ def test_linear_scaling_rule():
     assert scaled.epochs == SMALL.epochs
 
 
-def test_distribution_enters_the_cache_key_only_when_given():
-    two = strategies.Distribution("multi_worker", 2, 2, ("/device:CPU:0",))
-    four = strategies.Distribution("multi_worker", 4, 4, ("/device:CPU:0",))
-    mirrored = strategies.Distribution("mirrored", 1, 2, ("/device:CPU:0", "/device:CPU:1"))
+def test_the_distribution_makes_its_own_cache_key():
+    two = Distribution("multi_worker", 2, 2, ("/device:CPU:0",))
+    four = Distribution("multi_worker", 4, 4, ("/device:CPU:0",))
+    mirrored = Distribution("mirrored", 1, 2, ("/device:CPU:0", "/device:CPU:1"))
     plain = training.cache_key("single_layer", SMALL)
-    assert training.cache_key("single_layer", SMALL, None) == plain
-    keys = {
-        training.cache_key("single_layer", SMALL, distributed.key_material(d, SMALL))
-        for d in (two, four, mirrored)
-    }
+    keys = {distributed.cache_key("single_layer", SMALL, d) for d in (two, four, mirrored)}
     assert len(keys) == 3 and plain not in keys
-    on_gpus = strategies.Distribution("mirrored", 1, 2, ("/device:GPU:0", "/device:GPU:1"))
-    assert distributed.key_material(on_gpus, SMALL) == distributed.key_material(mirrored, SMALL)
+    on_gpus = Distribution("mirrored", 1, 2, ("/device:GPU:0", "/device:GPU:1"))
+    assert distributed.cache_key("single_layer", SMALL, on_gpus) == distributed.cache_key(
+        "single_layer", SMALL, mirrored
+    )
 
 
 def test_comparison_measures_throughput_against_the_first_row():
     def trained(seconds, replicas=None):
-        history = {"seconds": seconds}
-        result = training.TrainResult("convnet", SMALL, None, history, 0.2, 0.95, 9.0, 1, False)
-        if replicas is None:
-            return result
-        history["images"] = [5_376.0] * len(seconds)
-        spread = strategies.Distribution("mirrored", 1, replicas, ("/device:CPU:0",))
-        return distributed.DistributedResult(
-            **vars(result), distribution=spread, replica_weights=[]
+        spread = Distribution("mirrored", 1, replicas, ("/device:CPU:0",)) if replicas else None
+        record = TrainingRecord(
+            name="convnet",
+            config=SMALL,
+            test_accuracy=0.95,
+            test_loss=0.2,
+            train_seconds=9.0,
+            params=1,
+            images_per_epoch=SMALL.images_per_epoch(),
+            history={"seconds": seconds},
+            distribution=spread,
         )
+        return training.TrainResult(record, model=None)
 
     table = distributed.comparison({"one": trained([2.0, 1.0], 1), "two": trained([3.0, 3.0], 2)})
-    assert table["images/s"].tolist() == [5_376 / 1.5, 5_376 / 3.0]
+    assert SMALL.images_per_epoch() == 2_688  # 42 whole batches of the 2,700 fitted images
+    assert table["images/s"].tolist() == [2_688 / 1.5, 2_688 / 3.0]
     assert table["speed-up"].tolist() == [1.0, 0.5]
     assert table["efficiency"].tolist() == [1.0, 0.25]
     assert table["per replica"].tolist() == [64, 32]
-    fit = trained([4.5])  # a model.fit result: every image of the split, as Keras counts
-    assert distributed.samples_per_second(fit) == 2_700 / 4.5
+    fit = trained([4.5])  # a model.fit result: the same whole batches
+    assert fit.samples_per_second == 2_688 / 4.5
+
+
+# One definition of a training -----------------------------------------------------------------
+
+WARM_UP = TrainConfig(
+    epochs=3, batch_size=64, train_size=1_000, schedule="cosine", warmup_epochs=1, seed=3
+)
+
+
+def schedule_of(model):
+    """The learning rate `model`'s optimiser took at each of its steps so far."""
+    optimizer = model.optimizer
+    rate = optimizer.get_config()["learning_rate"]
+    if isinstance(rate, dict):
+        schedule = training.keras.optimizers.schedules.deserialize(rate)
+        return [float(schedule(step)) for step in range(int(optimizer.iterations.numpy()))]
+    return [float(rate)] * int(optimizer.iterations.numpy())
+
+
+@pytest.mark.slow
+def test_a_data_parallel_warm_up_recipe_follows_trains_learning_rate_step_for_step(
+    isolated_cache,
+):
+    quiet = {"use_cache": False, "log": lambda line: None}
+    fitted = training.train("single_layer", WARM_UP, **quiet)
+    spread = distributed.train("single_layer", WARM_UP, strategies.one_device_strategy(), **quiet)
+    rates = schedule_of(fitted.model)
+    assert len(rates) == 3 * (900 // 64)  # whole batches of the 900 fitted images
+    assert rates[0] == 0.0 and max(rates) == pytest.approx(WARM_UP.learning_rate)  # warm-up
+    assert schedule_of(spread.model) == rates
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("loop", ["fit", "data-parallel"])
+def test_both_loops_fit_exactly_the_images_of_kerass_own_split(loop, isolated_cache, monkeypatch):
+    from keras.src.trainers.data_adapters.array_slicing import train_validation_split
+
+    config = TrainConfig(epochs=1, batch_size=50, train_size=3_001)  # 2,700.9 to fit
+    images = np.arange(config.train_size)
+    (kerass_fit, kerass_validation) = train_validation_split((images,), config.validation_split)
+    prepared = []
+
+    def recording(name, images):
+        prepared.append(len(images))
+        return training.models.prepare_images(name, images)
+
+    for module in (training, distributed):
+        monkeypatch.setattr(module, "prepare_images", recording)
+    quiet = {"use_cache": False, "log": lambda line: None}
+    if loop == "fit":
+        training.train("single_layer", config, **quiet)
+    else:
+        distributed.train("single_layer", config, strategies.one_device_strategy(), **quiet)
+    fitted, validated, tested = prepared[0], prepared[1], prepared[-1]
+    assert (fitted, validated, tested) == (len(kerass_fit[0]), len(kerass_validation[0]), 10_000)
+    assert (fitted, validated) == (2_700, 301)
 
 
 # One process ---------------------------------------------------------------------------------
@@ -160,10 +221,11 @@ def test_one_device_training_reports_caches_and_reloads(isolated_cache, tmp_path
     assert again.from_cache and again.test_accuracy == result.test_accuracy
     for mine, loaded in zip(result.model.get_weights(), again.model.get_weights(), strict=True):
         np.testing.assert_array_equal(mine, loaded)
-    events = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
-    kinds = [event["event"] for event in events]
+    events, _ = run_log.read(tmp_path / "runs.jsonl")
+    kinds = [event.kind for event in events]
     assert kinds == ["training", "epoch", "epoch", "result", "loaded", "result"]
-    assert events[3]["distribution"]["strategy"] == "one_device"
+    assert events[3].result.distribution.strategy == "one_device"
+    assert events[3].result == events[5].result == result.record
 
 
 @pytest.mark.slow
@@ -296,9 +358,7 @@ def test_killed_worker_then_restart_resumes_and_ends_as_uninterrupted(
     assert len(resumed.history["val_accuracy"]) == 3
 
     # The chief alone reported, once per event; asked again, the training is a cache load.
-    events = [
-        json.loads(line)["event"] for line in (tmp_path / "runs.jsonl").read_text().splitlines()
-    ]
+    events = [event.kind for event in run_log.read(tmp_path / "runs.jsonl")[0]]
     assert events == ["training", "epoch", "epoch", "training", "epoch", "result"]
     again = launch.train_on_local_workers("convnet", config, log=lines.append)
     assert again.from_cache and again.replica_weights == reference.replica_weights
@@ -344,3 +404,27 @@ def test_a_failing_worker_fails_the_build_naming_page_and_cell_and_leaves_no_wor
     assert built.returncode != 0
     assert "Tutorial page page.py: code cell 2 (`def kill_worker_1(line):`)" in built.stderr
     assert "Worker 1 of 2 was killed by SIGKILL" in built.stderr
+
+
+def test_the_pages_words_on_speed_come_from_its_own_figures():
+    def table(two_workers, fit):
+        rows = {"one process": (1, 1000.0), "2 workers": (2, two_workers), "model.fit": (1, fit)}
+        frame = pd.DataFrame(
+            {"replicas": [r for r, _ in rows.values()], "images/s": [s for _, s in rows.values()]},
+            index=list(rows),
+        )
+        frame["speed-up"] = frame["images/s"] / 1000.0
+        frame["efficiency"] = frame["speed-up"] / frame["replicas"]
+        return frame
+
+    def summary(two_workers, fit=1000.0):
+        return distributed.scaling_summary(
+            table(two_workers, fit), "one process", "2 workers", "model.fit"
+        )
+
+    assert "ran about as fast (1.01x)" in summary(1010.0) and "efficiency of 50%" in summary(1010.0)
+    assert "ran faster, 1.98x" in summary(1980.0)
+    assert "ran slower (0.60x)" in summary(600.0)
+    assert "processed 95% of the images per second of Keras's `model.fit`" in summary(
+        1010.0, fit=1000 / 0.95
+    )

@@ -13,9 +13,10 @@ import filelock
 import numpy as np
 import pytest
 
-from mnist_book import data, model_cache, models, run_log, training
+from mnist_book import cache_identity, config, data, model_cache, models, run_log, training
+from mnist_book.config import TrainConfig, recipe
 from mnist_book.paths import RUN_LOG_ENV
-from mnist_book.training import TrainConfig, cache_key, recipe, train
+from mnist_book.training import cache_key, train
 
 SMALL = TrainConfig(epochs=2, batch_size=64, train_size=3_000)
 
@@ -80,7 +81,7 @@ def test_cache_key_is_the_same_in_another_process():
     """Keras numbers layer names per process; the key must not see them."""
     models.build_model("convnet")  # advance this process's layer counters
     code = (
-        "from mnist_book.training import cache_key, recipe; "
+        "from mnist_book.training import cache_key; from mnist_book.config import recipe; "
         "print(cache_key('convnet', recipe('convnet')))"
     )
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -121,7 +122,7 @@ def test_a_custom_layers_key_follows_its_whole_module(tmp_path, monkeypatch):
     def fingerprint(version, source):
         path = tmp_path / f"layer_module_{version}.py"
         path.write_text(textwrap.dedent(source))
-        return training.code_fingerprint(importlib.import_module(path.stem))
+        return cache_identity.code_fingerprint(importlib.import_module(path.stem))
 
     original = fingerprint(
         1,
@@ -175,7 +176,7 @@ def test_code_fingerprint_ignores_docstrings_comments_and_layout_only():
         """Add one."""
         return x + 2
 
-    fingerprint = training.code_fingerprint
+    fingerprint = cache_identity.code_fingerprint
     assert fingerprint(original) == fingerprint(reworded)
     assert fingerprint(original) != fingerprint(changed)
 
@@ -249,9 +250,7 @@ def test_the_same_training_under_way_elsewhere_is_waited_for(isolated_cache, tmp
         worker.start()
         time.sleep(3)
         assert lines == ["Waiting for another process that trains single_layer the same way."]
-        assert [json.loads(line)["event"] for line in log_path.read_text().splitlines()] == [
-            "waiting"
-        ]
+        assert [event.kind for event in run_log.read(log_path)[0]] == [run_log.WAITING]
         assert not results
     worker.join(timeout=120)
     assert results and results[0].test_accuracy > 0.5
@@ -268,20 +267,16 @@ def test_run_log_records_progress_and_the_result(quiet_train, tmp_path, monkeypa
     log_path = tmp_path / "runs.jsonl"
     monkeypatch.setenv(RUN_LOG_ENV, str(log_path))
     result, _ = quiet_train()
-    events = [json.loads(line) for line in log_path.read_text().splitlines()]
-    assert [event["event"] for event in events] == ["training", "epoch", "epoch", "result"]
-    assert events[0] == {"event": "training", "model": "single_layer", "epochs": 2}
-    assert events[2]["epoch"] == 2 and 0 < events[2]["val_accuracy"] <= 1
+    events, _ = run_log.read(log_path)
+    assert [event.kind for event in events] == ["training", "epoch", "epoch", "result"]
+    assert events[0] == run_log.Event(run_log.TRAINING, "single_layer", epochs=2)
+    assert events[2].epoch == 2 and 0 < events[2].val_accuracy <= 1
     (record,) = run_log.results(log_path)
-    assert record["name"] == "single_layer"
-    assert record["test_accuracy"] == result.test_accuracy
-    assert record["params"] == 7_850
-    assert record["epochs"] == 2
+    assert record == result.record  # the whole record, history and cache key included
+    assert record.name == "single_layer" and record.params == 7_850 and record.epochs == 2
+    assert record.cache_key == cache_key("single_layer", SMALL)
     quiet_train()  # from the cache now
-    assert [json.loads(line)["event"] for line in log_path.read_text().splitlines()][4:] == [
-        "loaded",
-        "result",
-    ]
+    assert [event.kind for event in run_log.read(log_path)[0]][4:] == ["loaded", "result"]
 
 
 def test_same_seed_reproduces_the_result_exactly(quiet_train):
@@ -294,7 +289,7 @@ def test_same_seed_reproduces_the_result_exactly(quiet_train):
 
 
 def test_every_model_has_a_recipe():
-    assert {name: recipe(name).epochs >= 1 for name in training.RECIPES} == dict.fromkeys(
+    assert {name: recipe(name).epochs >= 1 for name in config.RECIPES} == dict.fromkeys(
         models.MODEL_NAMES, True
     )
 
@@ -304,14 +299,14 @@ def test_cosine_schedule_decays_the_learning_rate_to_zero(quiet_train):
     result, _ = quiet_train(config=config)
     optimizer = result.model.optimizer
     steps = int(optimizer.iterations.numpy())
-    assert steps == 2 * -(-2_700 // 64)  # every step of both epochs
+    assert steps == 2 * (2_700 // 64)  # every step of both epochs: whole batches
     assert float(optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
     assert result.test_accuracy > 0.5
 
 
 def test_warm_up_rises_linearly_then_the_cosine_decays_to_zero():
     config = TrainConfig(epochs=4, batch_size=100, schedule="cosine", warmup_epochs=1.0)
-    schedule = training._learning_rate(config, train_images=1_000)  # 9 steps per epoch
+    schedule = config.learning_rate_schedule(fitted=900)  # 9 steps per epoch
     rates = [float(schedule(step)) for step in (0, 4, 9, 18, 36)]
     assert rates[0] == 0.0 and rates[1] == pytest.approx(4 / 9 * 1e-3)
     assert rates[2] == pytest.approx(1e-3)  # the peak, at the end of the warm-up

@@ -17,7 +17,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,7 @@ import mnist_book
 from mnist_book import paths
 
 if TYPE_CHECKING:
-    pass
+    from mnist_book.results import TrainingRecord
 
 PROG = "mnist-book"
 
@@ -165,10 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     distributed.add_argument(
         "--timeout",
         type=_positive_float,
-        default=60.0,
         metavar="S",
         help="seconds to wait for a worker that is missing or silent before failing "
-        "(default: %(default)g)",
+        "(default: mnist_book.strategies.DEFAULT_TIMEOUT)",
     )
     distributed.add_argument(
         "--save-model",
@@ -231,27 +230,15 @@ def _run_data(args: argparse.Namespace) -> int:
     return 0
 
 
-_CONFIG_OPTIONS = (
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "schedule",
-    "warmup_epochs",
-    "seed",
-    "validation_split",
-    "train_size",
-)
-"""The `TrainConfig` fields that `mnist-book train` takes as options (--batch-size etc.)."""
-
-
 def _run_train(args: argparse.Namespace) -> int:
     from mnist_book import training
+    from mnist_book.config import TrainConfig, recipe
 
-    overrides = {
-        field: getattr(args, field) for field in _CONFIG_OPTIONS if getattr(args, field) is not None
-    }
+    # Every `TrainConfig` field is an option of its own (--batch-size for batch_size...).
+    options = [field.name for field in fields(TrainConfig)]
+    overrides = {name: getattr(args, name) for name in options if getattr(args, name) is not None}
     try:
-        config = replace(training.recipe(args.name), **overrides)
+        config = replace(recipe(args.name), **overrides)
     except ValueError as error:
         args.command_parser.error(str(error))  # exits with status 2
     if args.devices or args.workers or args.cluster:
@@ -273,6 +260,7 @@ def _run_distributed(args: argparse.Namespace, config: Any) -> int:
     """`mnist-book train --devices/--workers/--cluster`: a data-parallel training."""
     from mnist_book import distributed, launch, strategies
 
+    timeout = args.timeout or strategies.DEFAULT_TIMEOUT
     try:
         if args.workers:
             result = launch.train_on_local_workers(
@@ -280,11 +268,11 @@ def _run_distributed(args: argparse.Namespace, config: Any) -> int:
                 config,
                 workers=args.workers,
                 use_cache=args.use_cache,
-                timeout=args.timeout,
+                timeout=timeout,
             )
         else:
             strategy = (
-                strategies.multi_worker_strategy(timeout=args.timeout)
+                strategies.multi_worker_strategy(timeout=timeout)
                 if args.cluster
                 else strategies.local_strategy(args.devices)
             )
@@ -316,48 +304,43 @@ def _epochs(count: int) -> str:
 
 
 def _run_results(args: argparse.Namespace) -> int:
-    from mnist_book import training
+    from mnist_book import model_cache, training
     from mnist_book.models import MODEL_NAMES
 
-    models_dir = paths.cache_dir() / "models"
-    rows: list[dict[str, Any]] = []
-    for name in MODEL_NAMES:
-        config = training.recipe(name)
-        stored = training.cached_result(name, config)
-        row: dict[str, Any] = {"name": name, "trained": stored is not None}
-        if stored is not None:  # the results.json fields (TrainResult.summary)
-            row |= {key: value for key, value in stored.items() if key != "history"}
-        row["config"] = asdict(config)
-        rows.append(row)
+    models_dir = model_cache.models_dir()
+    records = {name: training.cached_record(name) for name in MODEL_NAMES}
     if args.json:
-        print(json.dumps({"cache_dir": str(models_dir), "models": rows}, indent=2))
+        models = [
+            {"name": name, "trained": record is not None}
+            | ({"result": record.to_json()} if record else {})
+            for name, record in records.items()
+        ]
+        print(json.dumps({"cache_dir": str(models_dir), "models": models}, indent=2))
     else:
-        print(_results_table(rows, models_dir))
+        print(_results_table(records, models_dir))
     return 0
 
 
-def _results_table(rows: list[dict[str, Any]], models_dir: Path) -> str:
+def _results_table(records: dict[str, TrainingRecord | None], models_dir: Path) -> str:
     header = ("Model", "Test accuracy", "Test loss", "Parameters", "Epochs", "Training time")
-    width = max(len(header[0]), *(len(row["name"]) for row in rows))
+    width = max(len(header[0]), *(len(name) for name in records))
     lines = [
         f"Models trained with the site's recipes, from the cache {models_dir}:",
         "",
         f"{header[0]:<{width}}  " + "  ".join(f"{title:>13}" for title in header[1:]),
     ]
-    for row in rows:
-        if not row["trained"]:
-            lines.append(
-                f"{row['name']:<{width}}  not trained yet — run `mnist-book train {row['name']}`"
-            )
+    for name, record in records.items():
+        if record is None:
+            lines.append(f"{name:<{width}}  not trained yet — run `mnist-book train {name}`")
             continue
         cells = (
-            f"{row['test_accuracy']:.2%}",
-            f"{row['test_loss']:.4f}",
-            f"{row['params']:,}",
-            str(row["epochs"]),
-            f"{row['train_seconds']:.0f} s",
+            f"{record.test_accuracy:.2%}",
+            f"{record.test_loss:.4f}",
+            f"{record.params:,}",
+            str(record.epochs),
+            f"{record.train_seconds:.0f} s",
         )
-        lines.append(f"{row['name']:<{width}}  " + "  ".join(f"{cell:>13}" for cell in cells))
+        lines.append(f"{name:<{width}}  " + "  ".join(f"{cell:>13}" for cell in cells))
     return "\n".join(lines)
 
 

@@ -21,33 +21,33 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mnist_book import data, model_cache, models, paths, run_log, training
+from mnist_book import cache_identity, data, model_cache, models, paths, training
 from mnist_book._keras import keras
 from mnist_book._keras import tensorflow as tf
+from mnist_book.config import TrainConfig, recipe
 from mnist_book.data import load_mnist
 from mnist_book.models import build_model, prepare_images
+from mnist_book.results import Distribution, TrainingRecord
 from mnist_book.strategies import (
     ClusterError,
-    Distribution,
-    describe,
+    distribution_of,
     is_chief,
     local_strategy,
     lost_peers,
     without_info_logs,
 )
-from mnist_book.training import TrainConfig, TrainResult, recipe
+from mnist_book.training import EVALUATION_BATCH, TrainResult
 
 SAVED_TO = "Saved in the model cache: "
 """How the chief of several workers says where it stored the result (a line of its log)."""
@@ -56,47 +56,9 @@ _CHECKPOINT_WEIGHTS = "checkpoint.npz"
 _CHECKPOINT_STATE = "checkpoint.json"
 
 
-@dataclass
-class DistributedResult(TrainResult):
-    """A `TrainResult` of a distributed training, with its distribution and a proof.
-
-    `replica_weights` holds, for every replica in order, the SHA-256 of its own copy of the
-    trained weights, gathered from all workers at the end of training: identical
-    fingerprints mean identical weights, to the last bit.
-    """
-
-    distribution: Distribution
-    replica_weights: list[str]
-
-    def summary(self) -> dict[str, Any]:
-        """`TrainResult.summary()` plus the distribution and the replicas' fingerprints."""
-        return {
-            **super().summary(),
-            "distribution": {**asdict(self.distribution), "description": self.description},
-            "replica_weights": self.replica_weights,
-        }
-
-    @property
-    def description(self) -> str:
-        """How it was trained, in words (`Distribution.description`)."""
-        return self.distribution.description
-
-    @property
-    def samples_per_second(self) -> float:
-        """Training images per second, averaged over the epochs (`samples_per_second`)."""
-        return samples_per_second(self)
-
-
-def samples_per_second(result: TrainResult) -> float:
-    """Training images per second of `result`, any training: images per epoch / seconds.
-
-    An epoch's seconds include its validation pass, as `train` and Keras measure them.
-    """
-    images = result.history.get("images")
-    if images is None:  # a `training.train` result: every training image, as Keras splits
-        total = min(result.config.train_size or data.TRAIN_IMAGES, data.TRAIN_IMAGES)
-        images = [math.ceil(total * (1 - result.config.validation_split))]
-    return images[0] / float(np.mean(result.history["seconds"]))
+STEPS_PER_CALL = 32
+"""Training steps per call of the compiled step function, as Keras's ``steps_per_execution``:
+returning to Python after every step would cost more than a small model's step."""
 
 
 def comparison(results: dict[str, TrainResult]) -> pd.DataFrame:
@@ -107,20 +69,43 @@ def comparison(results: dict[str, TrainResult]) -> pd.DataFrame:
     """
     rows = []
     for result in results.values():
-        distribution = getattr(result, "distribution", None)
-        replicas = distribution.replicas if distribution else 1
+        replicas = result.distribution.replicas if result.distribution else 1
         rows.append(
             {
                 "replicas": replicas,
                 "per replica": result.config.batch_size // replicas,
                 "test accuracy": result.test_accuracy,
-                "images/s": samples_per_second(result),
+                "images/s": result.samples_per_second,
             }
         )
     table = pd.DataFrame(rows, index=pd.Index(list(results), name="trained on"))
     table["speed-up"] = table["images/s"] / table["images/s"].iloc[0]
     table["efficiency"] = table["speed-up"] / table["replicas"]
     return table
+
+
+def scaling_summary(table: pd.DataFrame, baseline: str, spread: str, fit: str) -> str:
+    """What `comparison`'s `table` measured, in words, from its own figures.
+
+    `baseline` is the one-process row of the custom loop, `spread` a data-parallel row and
+    `fit` Keras's `model.fit` on the same training: how much faster (or not) the spread run
+    was, and how close the custom loop came to `model.fit`.
+    """
+    speed_up = table.loc[spread, "speed-up"]
+    replicas = int(table.loc[spread, "replicas"])
+    if speed_up >= 1.1:
+        verdict = f"faster, {speed_up:.2f}x: the replicas added compute"
+    elif speed_up > 0.9:
+        verdict = f"about as fast ({speed_up:.2f}x): the replicas only divided the same compute"
+    else:
+        verdict = f"slower ({speed_up:.2f}x): the replicas' coordination cost more than it gave"
+    loop = table.loc[baseline, "images/s"] / table.loc[fit, "images/s"]
+    return (
+        f"On {replicas} replicas, {spread} ran {verdict}; a scaling efficiency of "
+        f"{table.loc[spread, 'efficiency']:.0%}. On one process, this page's training loop "
+        f"processed {loop:.0%} of the images per second of Keras's `model.fit` on the same "
+        "training."
+    )
 
 
 # Batch and learning rate --------------------------------------------------------------------
@@ -157,7 +142,7 @@ def train(
     *,
     use_cache: bool = True,
     log: Callable[[str], None] = print,
-) -> DistributedResult:
+) -> TrainResult:
     """Train model `name` data-parallel under `strategy` (default: `local_strategy()`).
 
     `config.batch_size` is the global batch, split evenly over the replicas. Prints one
@@ -169,38 +154,39 @@ def train(
     """
     config = config or recipe(name)
     strategy = strategy or local_strategy()
-    distribution = describe(strategy)
+    distribution = distribution_of(strategy)
     per_replica_batch(config, distribution.replicas)
     chief = is_chief(strategy)
-    entry = entry_path(name, config, distribution)
+    key = cache_key(name, config, distribution)
+    entry = model_cache.entry(name, key)
     checkpoint = _checkpoint_dir(entry) if use_cache else None
     if use_cache and distribution.workers == 1:
         with model_cache.entry_lock(entry):
-            cached = load_cached(entry, name, config)
+            cached = training.load_entry(entry, name, config)
             if cached is not None:
                 return announce_loaded(cached, log)
-            result = _train_and_evaluate(name, config, strategy, checkpoint, log, chief)
-            model_cache.save(entry, result.stored(), result.model)
+            result = _train_and_evaluate(name, config, strategy, checkpoint, log, chief, key)
+            model_cache.save(entry, result.record, result.model)
     else:
-        result = _train_and_evaluate(name, config, strategy, checkpoint, log, chief)
+        result = _train_and_evaluate(
+            name, config, strategy, checkpoint, log, chief, key if use_cache else None
+        )
         if chief and use_cache:
-            model_cache.save(entry, result.stored(), result.model)
+            model_cache.save(entry, result.record, result.model)
             if entry.is_dir():  # where the local launcher finds the result
                 log(f"{SAVED_TO}{entry}")
     if checkpoint is not None and chief:
         _remove_checkpoint(checkpoint)
-    log(_result_line(result))
-    if chief:
-        run_log.record(run_log.RESULT, **result.summary())
+    training.report(result.record, log, record_event=chief)
     return result
 
 
 def key_material(distribution: Distribution, config: TrainConfig) -> dict[str, Any]:
-    """What a distributed training adds to its cache key (`training.cache_key`).
+    """What a distributed training adds to its cache key (`cache_key`).
 
-    The strategy, the numbers of workers and replicas, the global and per-replica batch and
-    the code of the distributed training procedure: each changes the numbers. The device
-    names do not (the same training on two GPUs or two logical CPUs has the same key).
+    The strategy, the numbers of workers and replicas, and the global and per-replica batch:
+    each changes the numbers. The device names do not (the same training on two GPUs or two
+    logical CPUs has the same key).
     """
     return {
         "strategy": distribution.strategy,
@@ -208,47 +194,26 @@ def key_material(distribution: Distribution, config: TrainConfig) -> dict[str, A
         "replicas": distribution.replicas,
         "global_batch": config.batch_size,
         "per_replica_batch": per_replica_batch(config, distribution.replicas),
-        "procedure": [training.code_fingerprint(step) for step in DISTRIBUTED_PROCEDURE],
     }
+
+
+def cache_key(name: str, config: TrainConfig, distribution: Distribution) -> str:
+    """The model-cache key of training `name` with `config` under `distribution`."""
+    return cache_identity.cache_key(
+        name, config, DISTRIBUTED_PROCEDURE, key_material(distribution, config)
+    )
 
 
 def entry_path(name: str, config: TrainConfig, distribution: Distribution) -> Path:
     """The model-cache directory of training `name` with `config` under `distribution`."""
-    return training.cache_entry(name, config, key_material(distribution, config))
+    return model_cache.entry(name, cache_key(name, config, distribution))
 
 
-def load_cached(entry: Path, name: str, config: TrainConfig) -> DistributedResult | None:
-    """The distributed training stored in cache `entry`, or None."""
-    try:
-        stored = model_cache.stored_result(entry)
-        distribution = stored["distribution"]
-        proof = stored["replica_weights"]
-    except (KeyError, TypeError):  # no entry, or not a distributed training's
-        return None
-    result = training.load_entry(entry, name, config)
-    if result is None:
-        return None
-    fields = {key: distribution[key] for key in ("strategy", "workers", "replicas")}
-    distribution = Distribution(**fields, devices=tuple(distribution["devices"]))
-    return DistributedResult(**vars(result), distribution=distribution, replica_weights=proof)
-
-
-def announce_loaded(result: DistributedResult, log: Callable[[str], None]) -> DistributedResult:
+def announce_loaded(result: TrainResult, log: Callable[[str], None]) -> TrainResult:
     """Say (through `log` and the run log) that `result` came from the model cache; return it."""
-    run_log.record("loaded", model=result.name)
-    log(
-        f"Loaded {result.name} on {result.description} from the cache (trained in "
-        f"{result.train_seconds:.1f} s)."
-    )
-    epochs = result.config.epochs
-    log(training.epoch_line(epochs - 1, epochs, result.history))
-    log(_result_line(result))
-    run_log.record(run_log.RESULT, **result.summary())
+    training.announce_loaded(result, log)
+    training.report(result.record, log)
     return result
-
-
-def _result_line(result: TrainResult) -> str:
-    return f"Test accuracy {result.test_accuracy:.2%}, test loss {result.test_loss:.4f}."
 
 
 def _train_and_evaluate(
@@ -258,17 +223,17 @@ def _train_and_evaluate(
     checkpoint: Path | None,
     log: Callable[[str], None],
     chief: bool,
-) -> DistributedResult:
-    distribution = describe(strategy)
-    epochs = f"{config.epochs} epoch{'s' if config.epochs > 1 else ''}"
-    log(
-        f"Training {name} on {distribution.description} for {epochs}: global batch "
-        f"{config.batch_size}, {per_replica_batch(config, distribution.replicas)} per replica."
-    )
+    key: str | None,
+) -> TrainResult:
+    distribution = distribution_of(strategy)
     if chief:
-        run_log.record(
-            "training", model=name, epochs=config.epochs, distribution=distribution.description
-        )
+        training.announce_training(name, config, log, where=distribution.description)
+    else:
+        log(f"Training {name} on {distribution.description}.")
+    log(
+        f"Global batch {config.batch_size}, "
+        f"{per_replica_batch(config, distribution.replicas)} per replica."
+    )
     # One process takes its turn to train; local workers train in the launcher's turn.
     turn = training.training_turn(name, log) if distribution.workers == 1 else nullcontext()
     started = time.perf_counter()
@@ -279,19 +244,20 @@ def _train_and_evaluate(
             )
     except tf.errors.OpError as error:
         raise lost_peers(strategy.cluster_resolver, error) from None
-    return DistributedResult(
+    record = TrainingRecord(
         name=name,
         config=config,
-        model=model,
-        history=history,
-        test_loss=test_loss,
         test_accuracy=test_accuracy,
+        test_loss=test_loss,
         train_seconds=time.perf_counter() - started,
         params=model.count_params(),
-        from_cache=False,
+        images_per_epoch=config.images_per_epoch(),
+        history=history,
+        cache_key=key,
         distribution=distribution,
-        replica_weights=proof,
+        replica_weights=tuple(proof),
     )
+    return TrainResult(record, model)
 
 
 def _fit_distributed(
@@ -305,29 +271,25 @@ def _fit_distributed(
     """Train under `strategy` and evaluate: the model, history, test results, proof.
 
     This and `DISTRIBUTED_PROCEDURE` decide the numbers and are part of the cache key.
-    Every epoch shuffles the training images by a permutation of the seed and the epoch
-    number, the same on every worker, and keeps whole global batches only; worker w takes
-    the w-th group of per-replica batches of every step (`tf.data.Dataset.shard`), so each
-    image of a step is seen by exactly one replica. Every worker resumes from `checkpoint`,
-    which the chief writes after each epoch. Validation and test use a plain copy of the
-    model (`evaluator`), which is also the model returned.
+    The images, steps, learning rate and each epoch's order are `config`'s, as for
+    `mnist_book.training.train`; worker w takes the w-th group of per-replica batches of
+    every step (`tf.data.Dataset.shard`), so each image of a step is seen by exactly one
+    replica. Every worker resumes from `checkpoint`, which the chief writes after each epoch.
+    Validation and test use a plain copy of the model (`evaluator`), which is also the
+    model returned.
     """
     (x_train, y_train), (x_test, y_test) = load_mnist()
-    if config.train_size is not None:
-        x_train, y_train = x_train[: config.train_size], y_train[: config.train_size]
-    fitted = math.ceil(len(x_train) * (1 - config.validation_split))  # as Keras splits
-    x_fit, y_fit = prepare_images(name, x_train[:fitted]), y_train[:fitted].astype(np.int32)
-    x_val, y_val = prepare_images(name, x_train[fitted:]), y_train[fitted:]
-    steps = len(x_fit) // config.batch_size
-    if steps == 0:
-        raise ValueError(f"{len(x_fit)} images make no global batch of {config.batch_size}.")
+    (x_fit, y_fit), (x_val, y_val) = config.split(x_train, y_train)
+    x_fit, y_fit = prepare_images(name, x_fit), y_fit.astype(np.int32)
+    x_val = prepare_images(name, x_val)
+    steps = config.steps_per_epoch(len(x_fit))
     keras.utils.set_random_seed(config.seed)
     with strategy.scope():
-        model = build_model(name, _learning_rate(config, steps))
+        model = build_model(name, config.learning_rate_schedule(len(x_fit)))
         model.optimizer.build(model.trainable_variables)
     state = [*model.variables, *model.optimizer.variables]
-    step = _training_step(model, strategy, config.batch_size)
-    evaluator = build_model(name, _learning_rate(config, steps))
+    run_steps = _training_steps(model, strategy, config.batch_size)
+    evaluator = build_model(name, config.learning_rate_schedule(len(x_fit)))
     evaluator.optimizer.build(evaluator.trainable_variables)
     history: dict[str, list[float]] = {}
     first = _restore(checkpoint, state, history, log) if checkpoint else 0
@@ -335,58 +297,48 @@ def _fit_distributed(
     seconds = history.pop("seconds", [])
     for epoch in range(first, config.epochs):
         started = time.perf_counter()
-        iterator = iter(_epoch_batches(strategy, x_fit, y_fit, config, steps, epoch))
+        iterator = iter(_epoch_batches(strategy, x_fit, y_fit, config, epoch))
         totals = np.zeros(2)
-        for _ in range(steps):
-            totals += [float(value) for value in step(iterator)]
+        for done in range(0, steps, STEPS_PER_CALL):
+            count = tf.constant(min(STEPS_PER_CALL, steps - done))
+            totals += [float(value) for value in run_steps(iterator, count)]
         logs = {"loss": totals[0] / steps, "accuracy": totals[1] / (steps * config.batch_size)}
         evaluator.set_weights(model.get_weights())
         if len(x_val):
-            val_loss, val_accuracy = evaluator.evaluate(x_val, y_val, batch_size=1024, verbose=0)
+            val_loss, val_accuracy = evaluator.evaluate(
+                x_val, y_val, batch_size=EVALUATION_BATCH, verbose=0
+            )
             logs |= {"val_loss": val_loss, "val_accuracy": val_accuracy}
         for key, value in logs.items():
             history.setdefault(key, []).append(float(value))
         seconds.append(time.perf_counter() - started)
         if chief and checkpoint is not None:  # before the epoch is reported: then it is saved
             _save_checkpoint(checkpoint, state, epoch + 1, {**history, "seconds": seconds})
-        if training.epoch_shown(epoch, config.epochs):
-            log(training.epoch_line(epoch, config.epochs, {**history, "seconds": seconds}))
+        epoch_history = {**history, "seconds": seconds}
         if chief:
-            run_log.record(
-                "epoch",
-                model=name,
-                epoch=epoch + 1,
-                epochs=config.epochs,
-                val_accuracy=logs.get("val_accuracy"),
-            )
+            training.report_epoch(name, epoch, config.epochs, epoch_history, log)
+        elif training.epoch_shown(epoch, config.epochs):
+            log(training.epoch_line(epoch, config.epochs, epoch_history))
     evaluator.set_weights(model.get_weights())
     for copy, variable in zip(
         evaluator.optimizer.variables, model.optimizer.variables, strict=True
     ):
         copy.assign(variable.numpy())  # the optimizer's state too, to train on from there
     test_loss, test_accuracy = evaluator.evaluate(
-        prepare_images(name, x_test), y_test, batch_size=1024, verbose=0
+        prepare_images(name, x_test), y_test, batch_size=EVALUATION_BATCH, verbose=0
     )
     proof = _replica_fingerprints(strategy, model)
-    history |= {"seconds": seconds, "images": [float(steps * config.batch_size)] * config.epochs}
-    return evaluator, history, float(test_loss), float(test_accuracy), proof
+    return evaluator, {**history, "seconds": seconds}, float(test_loss), float(test_accuracy), proof
 
 
-def _learning_rate(
-    config: TrainConfig, steps: int
-) -> float | keras.optimizers.schedules.LearningRateSchedule:
-    """Adam's learning rate: constant, or a cosine over every step of the training."""
-    if config.schedule == "constant":
-        return config.learning_rate
-    return keras.optimizers.schedules.CosineDecay(
-        config.learning_rate, decay_steps=steps * config.epochs
-    )
-
-
-def _training_step(
+def _training_steps(
     model: keras.Model, strategy: tf.distribute.Strategy, global_batch: int
-) -> Callable[[Any], tuple[tf.Tensor, tf.Tensor]]:
-    """One step on every replica: the global batch's mean loss and its correct predictions."""
+) -> Callable[[Any, tf.Tensor], tuple[tf.Tensor, tf.Tensor]]:
+    """`count` steps on every replica: their summed mean losses and correct predictions.
+
+    One call runs up to `STEPS_PER_CALL` steps in a compiled loop, as Keras's
+    ``steps_per_execution`` does, so Python is not in the way of every step.
+    """
     loss_fn = keras.losses.SparseCategoricalCrossentropy(reduction=None)
 
     def replica_step(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -403,12 +355,16 @@ def _training_step(
         return loss, tf.reduce_sum(tf.cast(predicted == labels, tf.float32))
 
     @tf.function
-    def step(iterator: Any) -> tuple[tf.Tensor, tf.Tensor]:
-        loss, correct = strategy.run(replica_step, args=next(iterator))
+    def steps(iterator: Any, count: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         total = tf.distribute.ReduceOp.SUM
-        return strategy.reduce(total, loss, axis=None), strategy.reduce(total, correct, axis=None)
+        losses, correct = tf.constant(0.0), tf.constant(0.0)
+        for _ in tf.range(count):
+            loss, right = strategy.run(replica_step, args=next(iterator))
+            losses += strategy.reduce(total, loss, axis=None)
+            correct += strategy.reduce(total, right, axis=None)
+        return losses, correct
 
-    return step
+    return steps
 
 
 def _epoch_batches(
@@ -416,12 +372,10 @@ def _epoch_batches(
     images: np.ndarray,
     labels: np.ndarray,
     config: TrainConfig,
-    steps: int,
     epoch: int,
 ) -> Any:
     """This worker's per-replica batches of `epoch`, as a distributed dataset."""
-    order = np.random.default_rng([config.seed, epoch]).permutation(len(images))
-    order = order[: steps * config.batch_size]
+    order = config.epoch_order(epoch, len(images))
     replicas = strategy.num_replicas_in_sync
 
     def dataset(context: tf.distribute.InputContext) -> tf.data.Dataset:
@@ -441,7 +395,7 @@ def _epoch_batches(
 
 def _agree_on_epoch(strategy: tf.distribute.Strategy, epoch: int) -> int:
     """The epoch every worker resumes from; a `ClusterError` if they disagree."""
-    if describe(strategy).workers == 1:
+    if distribution_of(strategy).workers == 1:
         return epoch
     mine = tf.constant([float(epoch), float(epoch) ** 2])
     value = strategy.experimental_distribute_values_from_function(lambda _: mine)
@@ -534,9 +488,9 @@ def _remove_checkpoint(directory: Path) -> None:
 
 DISTRIBUTED_PROCEDURE: tuple[Callable[..., Any], ...] = (
     _fit_distributed,
-    _learning_rate,
-    _training_step,
+    _training_steps,
     _epoch_batches,
+    TrainConfig,
     _agree_on_epoch,
     _restore,
     build_model,

@@ -22,6 +22,8 @@ from typing import Any
 
 from mnist_book import models, paths, training
 from mnist_book._keras import keras, tensorflow
+from mnist_book.cache_identity import code_fingerprint
+from mnist_book.config import TrainConfig, recipe
 
 INPUT_NAME = "pixels"
 """The name of an exported model's input: float32 pixels in [0, 1], batch first."""
@@ -106,7 +108,7 @@ EXPORT_PROCEDURE = (to_onnx, canonical, models.inference_model)
 """The code that turns a trained model into ONNX bytes, part of an export's cache key."""
 
 
-def describe(path: Path) -> OnnxModel:
+def read_onnx_model(path: Path) -> OnnxModel:
     """The input shape and output activation of the exported model at `path`."""
     import onnx
 
@@ -117,15 +119,15 @@ def describe(path: Path) -> OnnxModel:
 
 
 def exported_onnx(
-    name: str, config: training.TrainConfig | None = None, *, training_key: str | None = None
+    name: str, config: TrainConfig | None = None, *, training_key: str | None = None
 ) -> OnnxModel:
     """The ONNX export of training `name` with `config` (default: its recipe), cached.
 
-    `training_key` is the training's `training.cache_key` when known (a page's result
+    `training_key` is the training's `mnist_book.training.cache_key` when known (a page's result
     carries it as ``cache_key``), else computed here. Raises `ModelNotTrainedError` when the
     model cache does not hold that training.
     """
-    config = config or training.recipe(name)
+    config = config or recipe(name)
     training_key = training_key or training.cache_key(name, config)
     key = _export_key(training_key)
     path = paths.cache_dir() / "onnx" / f"{name}-{key[:20]}.onnx"
@@ -140,7 +142,7 @@ def exported_onnx(
                 f"mnist_book.training.train({name!r}, config)."
             )
         _write_atomically(path, to_onnx(result.model))
-    return describe(path)
+    return read_onnx_model(path)
 
 
 def _export_key(training_key: str) -> str:
@@ -153,7 +155,7 @@ def _export_key(training_key: str) -> str:
             continue
     identity = {
         "training": training_key,
-        "code": [training.code_fingerprint(step) for step in EXPORT_PROCEDURE],
+        "code": [code_fingerprint(step) for step in EXPORT_PROCEDURE],
         "versions": versions,
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()

@@ -27,15 +27,11 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from mnist_book import data, model_cache, paths, training
-from mnist_book.distributed import (
-    SAVED_TO,
-    DistributedResult,
-    announce_loaded,
-    entry_path,
-    load_cached,
-)
-from mnist_book.strategies import DEFAULT_TIMEOUT, Distribution
-from mnist_book.training import TrainConfig, recipe
+from mnist_book.config import TrainConfig, recipe
+from mnist_book.distributed import SAVED_TO, announce_loaded, entry_path
+from mnist_book.results import Distribution
+from mnist_book.strategies import DEFAULT_TIMEOUT
+from mnist_book.training import TrainResult
 
 _TAIL_LINES = 15
 _STOP_GRACE = 5.0
@@ -53,7 +49,7 @@ def train_on_local_workers(
     use_cache: bool = True,
     timeout: float = DEFAULT_TIMEOUT,
     log: Callable[[str], None] = print,
-) -> DistributedResult:
+) -> TrainResult:
     """Train `name` with `MultiWorkerMirroredStrategy` on `workers` local processes.
 
     Each worker is one replica on the CPU, with ``cores / workers`` threads; the global
@@ -73,7 +69,7 @@ def train_on_local_workers(
             with training.training_turn(name, log):
                 return _launch(name, config, distribution, stored, timeout, log)
     with model_cache.entry_lock(entry):
-        cached = load_cached(entry, name, config)
+        cached = training.load_entry(entry, name, config)
         if cached is not None:
             return announce_loaded(cached, log)
         with training.training_turn(name, log):
@@ -126,7 +122,7 @@ def _launch(
     entry: Path,
     timeout: float,
     log: Callable[[str], None],
-) -> DistributedResult:
+) -> TrainResult:
     """Run the workers, whose chief stores its result in cache `entry`; that result."""
     workers = distribution.workers
     addresses = [f"127.0.0.1:{port}" for port in free_ports(workers)]
@@ -151,7 +147,7 @@ def _launch(
     # Where the chief says it stored the result: the same entry, unless the package
     # changed on disk since this process imported it (the workers run the new code).
     stored = Path(group.saved_to or entry)
-    result = load_cached(stored, name, config)
+    result = training.load_entry(stored, name, config)
     if result is None:
         raise WorkerFailed(
             f"The workers finished, but the chief stored no result in {stored}: is the "

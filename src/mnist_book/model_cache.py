@@ -1,11 +1,11 @@
 """The model cache on disk: one directory per training, under `paths.cache_dir() / "models"`.
 
-An entry is named after the model and its `mnist_book.training.cache_key`, and holds the
-trained model (`model.keras`) and its result (`result.json`: the result's summary and
-history). It is written to a temporary directory and renamed into place, so a reader never
-sees half an entry; it is read and written under its own file lock, so processes that want
-the same training (two pages of a build) train it once; and an entry that cannot be read is
-discarded with a warning, never trusted. `mnist_book.training` and
+An entry is named after the model and its `mnist_book.cache_identity.cache_key`, and holds
+the trained model (`model.keras`) and its result (`result.json`: a
+`mnist_book.results.TrainingRecord`). It is written to a temporary directory and renamed
+into place, so a reader never sees half an entry; it is read and written under its own file
+lock, so processes that want the same training (two pages of a build) train it once; and an
+entry that cannot be read is discarded with a warning, never trusted. `mnist_book.training` and
 `mnist_book.distributed` decide what to store; this module only stores it.
 """
 
@@ -20,19 +20,18 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
 
 import filelock
 
 from mnist_book import paths
 from mnist_book._keras import keras
+from mnist_book.config import TrainConfig
+from mnist_book.results import TrainingRecord
 
 MODEL_FILE = "model.keras"
 RESULT_FILE = "result.json"
 TRAINING_LOCK = "training.lock"
 """Held while a model trains (`mnist_book.training.training_turn`)."""
-
-T = TypeVar("T")
 
 
 def models_dir() -> Path:
@@ -84,39 +83,32 @@ def file_lock(path: Path, waiting: Callable[[], None] | None = None) -> Iterator
         lock.release()
 
 
-def stored_result(entry: Path) -> dict[str, Any] | None:
+def stored_record(entry: Path) -> TrainingRecord | None:
     """The result stored in a complete `entry` (one with its model too), else None.
 
     Never loads the model, never discards anything: for reading results cheaply.
     """
     try:
-        stored = json.loads((entry / RESULT_FILE).read_text())
+        record = TrainingRecord.from_json(json.loads((entry / RESULT_FILE).read_text()))
     except (OSError, ValueError):
         return None
-    if not isinstance(stored, dict) or not (entry / MODEL_FILE).is_file():
-        return None
-    return stored
+    return record if (entry / MODEL_FILE).is_file() else None
 
 
-def load(
-    entry: Path,
-    name: str,
-    config: dict[str, Any],
-    read: Callable[[dict[str, Any], keras.Model], T],
-) -> T | None:
-    """`read(stored result, model)` of `entry`, a training of `name` with `config`.
+def load(entry: Path, name: str, config: TrainConfig) -> tuple[TrainingRecord, keras.Model] | None:
+    """The result and model stored in `entry`, a training of `name` with `config`.
 
-    None if there is no such entry. An entry that cannot be read, that holds another
-    training, or that `read` fails on (a field missing, say) is deleted with a warning
-    (the caller retrains).
+    None if there is no such entry. An entry that cannot be read (another schema, a field
+    missing, a broken model file) or that holds another training is deleted with a warning
+    (the caller retrains). The model loads in Keras's safe mode: an entry is data, never code.
     """
     if not entry.exists():
         return None
     try:
-        stored = json.loads((entry / RESULT_FILE).read_text())
-        if stored["name"] != name or stored["config"] != config:
+        record = TrainingRecord.from_json(json.loads((entry / RESULT_FILE).read_text()))
+        if record.name != name or record.config != config:
             raise ValueError("the stored name or config does not match its key")
-        return read(stored, keras.saving.load_model(entry / MODEL_FILE))
+        return record, keras.saving.load_model(entry / MODEL_FILE, safe_mode=True)
     except Exception as error:  # any unreadable entry is retrained, never trusted
         warnings.warn(
             f"Discarding the unreadable cached model at {entry} ({type(error).__name__}: "
@@ -127,8 +119,8 @@ def load(
         return None
 
 
-def save(entry: Path, stored: dict[str, Any], model: keras.Model) -> None:
-    """Store `model` and its result `stored` as `entry`, atomically.
+def save(entry: Path, record: TrainingRecord, model: keras.Model) -> None:
+    """Store `model` and its result `record` as `entry`, atomically.
 
     Both are written to a temporary directory beside it, which is then renamed into place.
     If the disk is not writable or full, warns and stores nothing.
@@ -137,7 +129,7 @@ def save(entry: Path, stored: dict[str, Any], model: keras.Model) -> None:
         staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=entry.parent))
         try:
             model.save(staging / MODEL_FILE)
-            (staging / RESULT_FILE).write_text(json.dumps(stored))
+            (staging / RESULT_FILE).write_text(json.dumps(record.to_json()))
             os.replace(staging, entry)
         finally:
             shutil.rmtree(staging, ignore_errors=True)

@@ -1,35 +1,97 @@
-"""What a training reports to the process that runs it: progress events and results.
+"""What a training reports to the process that runs it: typed progress events and results.
 
 A site build sets ``MNIST_BOOK_RUN_LOG`` (`mnist_book.paths.RUN_LOG_ENV`) to a file for each
-page it executes. `mnist_book.training.train` appends one JSON line to it per event: when
-it starts training or loads a model, after each epoch, and its result at the end. The build
-reads the file as the page runs, for its progress lines, and once it has finished, for the
-results of every model the page trained. Without the variable, nothing is written.
+page it executes. `mnist_book.training.train` appends one `Event` to it, as a JSON line, when
+it starts training (`TRAINING`), waits for another training (`WAITING`), loads a model
+(`LOADED`), after each epoch (`EPOCH`) and with its result at the end (`RESULT`, carrying a
+`mnist_book.results.TrainingRecord`). The build reads the file as the page runs, for its
+progress lines, and once it has finished, for the results of every model the page trained.
+Without the variable, nothing is written.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mnist_book.paths import RUN_LOG_ENV
+from mnist_book.results import TrainingRecord
 
+TRAINING = "training"
+"""A model starts training (`Event.epochs`, and `Event.distribution` if data-parallel)."""
+EPOCH = "epoch"
+"""An epoch finished (`Event.epoch` of `Event.epochs`, `Event.val_accuracy`)."""
+WAITING = "waiting"
+"""The training waits for another one to finish (the build's watchdog stops its clock)."""
+LOADED = "loaded"
+"""The model was loaded from the model cache instead of trained."""
 RESULT = "result"
-"""The event carrying a training's result: `TrainResult.summary()` plus ``event`` (and, for
-a training through the model cache, its ``cache_key``)."""
+"""The training's result (`Event.result`)."""
+
+KINDS = (TRAINING, EPOCH, WAITING, LOADED, RESULT)
+
+VERSION = 1
+"""The version of an event's JSON form that this code writes and reads."""
 
 
-def record(event: str, **fields: Any) -> None:
-    """Append ``{"event": event, **fields}`` to the run log, if one is configured."""
+@dataclass(frozen=True)
+class Event:
+    """One line of the run log: what happened (`kind`) to which `model`, with its details."""
+
+    kind: str
+    model: str
+    epoch: int | None = None
+    epochs: int | None = None
+    val_accuracy: float | None = None
+    distribution: str | None = None
+    result: TrainingRecord | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"Unknown run-log event {self.kind!r}; one of {', '.join(KINDS)}.")
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as JSON-ready values, with its `VERSION`; details that are None left out."""
+        values: dict[str, Any] = {"version": VERSION, "kind": self.kind, "model": self.model}
+        for key in ("epoch", "epochs", "val_accuracy", "distribution"):
+            if (value := getattr(self, key)) is not None:
+                values[key] = value
+        if self.result is not None:
+            values["result"] = self.result.to_json()
+        return values
+
+    @classmethod
+    def from_json(cls, values: dict[str, Any]) -> Event:
+        """The event `to_json` wrote; a ValueError for another version or a malformed line."""
+        if values.get("version") != VERSION:
+            raise ValueError(
+                f"A run-log event of version {values.get('version')!r}; this mnist-book reads "
+                f"{VERSION}. Was the page run by another mnist-book?"
+            )
+        result = values.get("result")
+        return cls(
+            kind=values["kind"],
+            model=values["model"],
+            epoch=values.get("epoch"),
+            epochs=values.get("epochs"),
+            val_accuracy=values.get("val_accuracy"),
+            distribution=values.get("distribution"),
+            result=None if result is None else TrainingRecord.from_json(result),
+        )
+
+
+def record(event: Event) -> None:
+    """Append `event` to the run log, if one is configured."""
     path = os.environ.get(RUN_LOG_ENV)
     if path:
         with open(path, "a", encoding="utf-8") as stream:
-            stream.write(json.dumps({"event": event, **fields}) + "\n")
+            stream.write(json.dumps(event.to_json()) + "\n")
 
 
-def read(path: Path, start: int = 0) -> tuple[list[dict[str, Any]], int]:
+def read(path: Path, start: int = 0) -> tuple[list[Event], int]:
     """The complete events in the run log at `path` from byte `start`, and where they end.
 
     A line still being written (no newline yet) is left for the next read; a missing file
@@ -42,15 +104,11 @@ def read(path: Path, start: int = 0) -> tuple[list[dict[str, Any]], int]:
     except FileNotFoundError:
         return [], start
     complete = text[: text.rfind(b"\n") + 1]
-    events = [json.loads(line) for line in complete.decode("utf-8").splitlines() if line]
-    return events, start + len(complete)
+    lines = complete.decode("utf-8").splitlines()
+    return [Event.from_json(json.loads(line)) for line in lines if line], start + len(complete)
 
 
-def results(path: Path) -> list[dict[str, Any]]:
+def results(path: Path) -> list[TrainingRecord]:
     """The result of every training recorded in the run log at `path`, in order."""
     events, _ = read(path)
-    return [
-        {key: value for key, value in event.items() if key != "event"}
-        for event in events
-        if event.get("event") == RESULT
-    ]
+    return [event.result for event in events if event.result is not None]

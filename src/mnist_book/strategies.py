@@ -5,8 +5,8 @@
 - `multi_worker_strategy`: `MultiWorkerMirroredStrategy` over the workers that
   `cluster_resolver` finds in ``TF_CONFIG`` (as Kubernetes' TFJob sets it) or Slurm, with
   bounded waits: a worker that never joins or stops answering becomes a `ClusterError`;
-- `describe`: a strategy as a `Distribution` (kind, workers, replicas, devices), which is
-  part of a distributed training's cache key and result.
+- `distribution_of`: a strategy as a `mnist_book.results.Distribution` (kind, workers,
+  replicas, devices), which is part of a distributed training's cache key and result.
 
 `mnist_book.distributed.train` trains under any of them.
 """
@@ -19,9 +19,9 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from mnist_book._keras import tensorflow as tf
+from mnist_book.results import Distribution
 
 DEFAULT_TIMEOUT = 60.0
 """Seconds a worker waits for a peer that never starts or stops answering, then fails."""
@@ -32,31 +32,6 @@ SLURM_PORT_BASE = 8888
 
 class ClusterError(RuntimeError):
     """The cluster is misdescribed, or a worker lost its peers (crashed, never started)."""
-
-
-@dataclass(frozen=True)
-class Distribution:
-    """How a training is spread: the strategy, its workers, replicas and their devices.
-
-    `strategy` is "one_device", "mirrored" or "multi_worker"; `replicas` counts the model
-    copies that train in step (`num_replicas_in_sync`), over all `workers`; `devices` are
-    this worker's devices, such as ``("/device:CPU:0", "/device:CPU:1")``.
-    """
-
-    strategy: str
-    workers: int
-    replicas: int
-    devices: tuple[str, ...]
-
-    @property
-    def description(self) -> str:
-        """In words: "2 workers", "2 devices (CPU)", "one device (CPU)"."""
-        kinds = "/".join(sorted({device.split(":")[-2] for device in self.devices}))
-        if self.strategy == "multi_worker":
-            return f"{self.workers} workers, {self.replicas} replicas ({kinds})"
-        if self.strategy == "mirrored":
-            return f"{self.replicas} devices ({kinds})"
-        return f"one device ({kinds})"
 
 
 def split_cpu(devices: int) -> list[str]:
@@ -227,7 +202,7 @@ def _configure_coordination(
     context.context().coordination_service.cluster_register_with_barrier = True
 
 
-def describe(strategy: tf.distribute.Strategy) -> Distribution:
+def distribution_of(strategy: tf.distribute.Strategy) -> Distribution:
     """The `Distribution` of `strategy`: its kind, workers, replicas and local devices."""
     extended = strategy.extended
     devices = tuple(

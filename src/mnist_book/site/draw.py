@@ -27,10 +27,11 @@ from typing import Any
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File
 
-from mnist_book import data, export, models, training
+from mnist_book import data, export, models
+from mnist_book.config import recipe
+from mnist_book.results import TrainingRecord
 from mnist_book.site import ort_web, report
 from mnist_book.site.page_cache import ExecutedPage
-from mnist_book.training import TrainConfig
 
 MANIFEST = "models.json"
 """The manifest's name in the page's asset directory."""
@@ -52,24 +53,24 @@ def assets_dir(page: str) -> str:
     return f"{Path(page).with_suffix('').as_posix()}/"
 
 
-def offered_results(pages: Iterable[ExecutedPage]) -> list[dict[str, Any]]:
+def offered_results(pages: Iterable[ExecutedPage]) -> list[TrainingRecord]:
     """The trainings the page offers, from the build's results, in the order they were trained.
 
     Each model the model cache holds (a data-parallel training keeps none) once: trained with
     its site recipe if a page did so (a chapter's shorter runs of it are left out), else
     every training of it that the pages made.
     """
-    cached = [result for result in report.model_results(pages) if not result.get("distribution")]
-    with_recipe = {result["name"] for result in cached if _trained_with_recipe(result)}
+    cached = [result for result in report.model_results(pages) if result.distribution is None]
+    with_recipe = {result.name for result in cached if _trained_with_recipe(result)}
     return [
         result
         for result in cached
-        if result["name"] not in with_recipe or _trained_with_recipe(result)
+        if result.name not in with_recipe or _trained_with_recipe(result)
     ]
 
 
-def _trained_with_recipe(result: dict[str, Any]) -> bool:
-    return result["config"] == asdict(training.recipe(result["name"]))
+def _trained_with_recipe(result: TrainingRecord) -> bool:
+    return result.config == recipe(result.name)
 
 
 def page_assets(page: str, pages: Iterable[ExecutedPage]) -> DrawAssets:
@@ -77,34 +78,32 @@ def page_assets(page: str, pages: Iterable[ExecutedPage]) -> DrawAssets:
     pages = list(pages)
     directory = assets_dir(page)
     trained = offered_results(pages)
-    names = [result["name"] for result in trained]
+    names = [result.name for result in trained]
     files: dict[str, Path] = {}
     entries = []
     for result in trained:
         trained_on = next(done.src_path for done in pages if result in done.results)
-        onnx = export.exported_onnx(
-            result["name"], TrainConfig(**result["config"]), training_key=result.get("cache_key")
-        )
+        onnx = export.exported_onnx(result.name, result.config, training_key=result.cache_key)
         content = onnx.path.read_bytes()
-        file = f"models/{result['name']}-{hashlib.sha256(content).hexdigest()[:12]}.onnx"
+        file = f"models/{result.name}-{hashlib.sha256(content).hexdigest()[:12]}.onnx"
         files[directory + file] = onnx.path
-        label = result["name"]
+        label = result.name
         if names.count(label) > 1:
-            label += f" ({result['epochs']} epochs)"
+            label += f" ({result.epochs} epochs)"
         entries.append(
             {
-                "name": result["name"],
+                "name": result.name,
                 "label": label,
-                "description": models.get_spec(result["name"]).description,
+                "description": models.get_spec(result.name).description,
                 "page": trained_on,
                 "file": file,
                 "bytes": len(content),
                 "input_shape": list(onnx.input_shape),
                 "output": onnx.output,
-                "test_accuracy": result["test_accuracy"],
-                "params": result["params"],
-                "epochs": result["epochs"],
-                "config": result["config"],
+                "test_accuracy": result.test_accuracy,
+                "params": result.params,
+                "epochs": result.epochs,
+                "config": asdict(result.config),
             }
         )
     runtime = ort_web.runtime_files()

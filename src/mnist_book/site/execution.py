@@ -3,7 +3,10 @@
 `execute_pages` runs every page that the `PageCache` does not hold, on `workers` Jupyter
 kernels at a time, the slowest page (by its last run) first so that it does not start last.
 A cell that raises, or runs for `cell_timeout` seconds without progress (`Watchdog`), stops
-the build with a `PageExecutionError` naming the page and the cell.
+the build with a `PageExecutionError` naming the page and the cell. A cell tagged
+``exclusive`` (``# %% tags=["exclusive"]``: it measures a speed) has the machine to itself
+(`MachineTurns`): it starts once every other page's running cell has finished, and no other
+cell starts until it has.
 """
 
 from __future__ import annotations
@@ -22,12 +25,78 @@ from nbformat import NotebookNode
 
 from mnist_book import run_log
 from mnist_book.paths import RUN_LOG_ENV
+from mnist_book.results import TrainingRecord
 from mnist_book.site import progress
 from mnist_book.site.page_cache import ExecutedPage, PageCache, read_script
 
 
 class PageExecutionError(Exception):
     """A cell of a tutorial page raised an error, hung, or killed its kernel."""
+
+
+EXCLUSIVE_TAG = "exclusive"
+"""The cell tag of a cell that must have the machine to itself (one that times something)."""
+
+
+class MachineTurns:
+    """Cells of all pages run side by side, except an ``exclusive`` one, which runs alone.
+
+    A readers-writer lock over the build's cells: an exclusive cell waits for the running
+    cells to finish, and while it waits or runs, no other cell starts.
+    """
+
+    def __init__(self) -> None:
+        self._changed = asyncio.Condition()
+        self._shared = 0
+        self._exclusive = False
+        self._exclusive_waiting = 0
+
+    async def take(self, exclusive: bool) -> None:
+        """Wait for a turn: the machine alone if `exclusive`, else beside other cells."""
+        async with self._changed:
+            if exclusive:
+                self._exclusive_waiting += 1
+                try:
+                    await self._changed.wait_for(lambda: not self._shared and not self._exclusive)
+                finally:
+                    self._exclusive_waiting -= 1
+                self._exclusive = True
+            else:
+                await self._changed.wait_for(
+                    lambda: not self._exclusive and not self._exclusive_waiting
+                )
+                self._shared += 1
+
+    async def give_back(self, exclusive: bool) -> None:
+        """End a turn that `take` gave."""
+        async with self._changed:
+            if exclusive:
+                self._exclusive = False
+            else:
+                self._shared -= 1
+            self._changed.notify_all()
+
+
+class _PageTurns:
+    """One page's turns: taken before each of its cells runs, given back after it."""
+
+    def __init__(self, turns: MachineTurns, watchdog: Watchdog) -> None:
+        self.turns, self.watchdog = turns, watchdog
+        self.held: bool | None = None  # None: no turn; else whether it is exclusive
+
+    async def before_cell(self, cell: NotebookNode, cell_index: int, **_: Any) -> None:
+        """nbclient's ``on_cell_execute`` hook: wait for the turn (the watchdog waits too)."""
+        exclusive = EXCLUSIVE_TAG in cell.metadata.get("tags", [])
+        self.watchdog.waiting_for_turn()
+        await self.turns.take(exclusive)
+        self.held = exclusive
+        self.watchdog.cell_started(cell, cell_index)
+
+    async def after_cell(self, **_: Any) -> None:
+        """nbclient's ``on_cell_executed`` hook, and the end of the page: give the turn back."""
+        if self.held is not None:
+            held, self.held = self.held, None
+            await self.turns.give_back(held)
 
 
 def execute_pages(
@@ -50,6 +119,7 @@ async def _execute_all(
     say: Callable[[str], None],
 ) -> dict[str, ExecutedPage]:
     slots = asyncio.Semaphore(workers)
+    turns = MachineTurns()
     running: list[str] = []
 
     async def run(src_path: str) -> ExecutedPage:
@@ -61,7 +131,7 @@ async def _execute_all(
             say(f"Executing {src_path} (running: {', '.join(running)})")
             try:
                 seconds, results = await execute(
-                    src_path, notebook, scripts[src_path].parent, cell_timeout, say
+                    src_path, notebook, scripts[src_path].parent, cell_timeout, say, turns
                 )
             finally:
                 running.remove(src_path)
@@ -94,9 +164,13 @@ class Watchdog:
         """nbclient's ``on_cell_execute`` hook."""
         self.cell, self._waiting, self._last = cell_index, False, time.monotonic()
 
-    def saw(self, event: dict[str, Any]) -> None:
+    def waiting_for_turn(self) -> None:
+        """The next cell waits for its turn on the machine (`MachineTurns`): not hung."""
+        self._waiting = True
+
+    def saw(self, event: run_log.Event) -> None:
         """A run-log event of the page (`progress.follow`'s ``on_event``)."""
-        self._waiting, self._last = event.get("event") == "waiting", time.monotonic()
+        self._waiting, self._last = event.kind == run_log.WAITING, time.monotonic()
 
     def quiet_seconds(self) -> float:
         """Seconds since the last progress, 0 while waiting for a training turn."""
@@ -114,20 +188,24 @@ async def execute(
     directory: Path,
     cell_timeout: int,
     say: Callable[[str], None],
-) -> tuple[float, list[dict[str, Any]]]:
+    turns: MachineTurns | None = None,
+) -> tuple[float, list[TrainingRecord]]:
     """Execute `notebook` in place, in `directory`; return its seconds and model results.
 
     A cell fails after `cell_timeout` seconds without progress (`Watchdog`), however long
-    it runs while it trains.
+    it runs while it trains. Each cell takes its turn on the machine from `turns` (shared
+    by the pages of one build), alone if it is tagged ``exclusive``.
     """
     watchdog = Watchdog()
+    page_turns = _PageTurns(turns or MachineTurns(), watchdog)
     client = NotebookClient(
         notebook,
         timeout=None,
         kernel_name="python3",
         allow_errors=False,
         resources={"metadata": {"path": str(directory)}},
-        on_cell_execute=watchdog.cell_started,
+        on_cell_execute=page_turns.before_cell,
+        on_cell_executed=page_turns.after_cell,
         extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no TCP transport notice
     )
     with tempfile.TemporaryDirectory() as scratch:
@@ -143,6 +221,8 @@ async def execute(
             raise PageExecutionError(
                 failure_message(src_path, notebook, watchdog.cell, error)
             ) from None
+        finally:
+            await page_turns.after_cell()  # a cell that failed gives its turn back too
         coalesce_streams(notebook)
         return time.perf_counter() - started, run_log.results(log_path)
 

@@ -6,8 +6,9 @@ not change any output, so a prose edit is served from the cache with the new pro
 into the stored outputs, and nothing is executed.
 
 Each page has a directory in the cache with one entry per key: the executed ``.ipynb`` and a
-``.json`` beside it with the seconds it took and the results of the models it trained. Only
-the latest entry of a page is kept.
+``.json`` beside it with the seconds it took and the results of the models it trained
+(`mnist_book.results.TrainingRecord`; an entry whose records this code cannot read is
+executed again). Only the latest entry of a page is kept.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from mkdocs.plugins import get_plugin_logger
 
 import mnist_book
 from mnist_book import data
+from mnist_book.results import TrainingRecord
 
 log = get_plugin_logger(__name__)
 
@@ -39,7 +41,7 @@ class ExecutedPage:
     src_path: str
     notebook: Path
     seconds: float
-    results: list[dict[str, Any]]
+    results: list[TrainingRecord]
     from_cache: bool = False
 
 
@@ -87,24 +89,24 @@ class PageCache:
             return None
         try:
             stored = json.loads(meta.read_text())
+            results = [TrainingRecord.from_json(result) for result in stored["results"]]
             _copy_outputs(nbformat.read(path, as_version=4), notebook)
             text = nbformat.writes(notebook)
             if text != path.read_text():  # the prose changed
                 write_atomically(path, text)
-            return ExecutedPage(src_path, path, stored["seconds"], stored["results"], True)
+            return ExecutedPage(src_path, path, float(stored["seconds"]), results, True)
         except (ValueError, KeyError, nbformat.ValidationError) as error:
             log.info(f"Re-executing {src_path}: its cache entry is unreadable ({error}).")
             return None
 
     def store(
-        self, src_path: str, notebook: Any, seconds: float, results: list[dict[str, Any]]
+        self, src_path: str, notebook: Any, seconds: float, results: list[TrainingRecord]
     ) -> ExecutedPage:
         """Cache the executed `notebook` of page `src_path`, replacing older entries."""
         path = self._notebook_path(src_path, notebook)
         write_atomically(path, nbformat.writes(notebook))
-        write_atomically(
-            path.with_suffix(".json"), json.dumps({"seconds": seconds, "results": results})
-        )
+        stored = {"seconds": seconds, "results": [result.to_json() for result in results]}
+        write_atomically(path.with_suffix(".json"), json.dumps(stored))
         for stale in self._page_dir(src_path).iterdir():
             if stale != path.parent:
                 shutil.rmtree(stale, ignore_errors=True)

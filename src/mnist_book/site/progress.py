@@ -12,28 +12,27 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
 
 from mnist_book import run_log
+from mnist_book.run_log import Event
 
 
-def describe(page: str, event: dict[str, Any]) -> str | None:
-    """The progress line for one run-log `event` of `page`, or None for an unknown event."""
-    model, kind = event.get("model") or event.get("name"), event.get("event")
-    if kind == "training":
-        where = f" on {event['distribution']}" if event.get("distribution") else ""
-        return f"{page}: training {model}{where} for {event['epochs']} epochs"
-    if kind == "epoch":
-        accuracy = event.get("val_accuracy")
+def progress_line(page: str, event: Event) -> str:
+    """The progress line for one run-log `event` of `page`."""
+    model = event.model
+    if event.kind == run_log.TRAINING:
+        where = f" on {event.distribution}" if event.distribution else ""
+        return f"{page}: training {model}{where} for {event.epochs} epochs"
+    if event.kind == run_log.EPOCH:
+        accuracy = event.val_accuracy
         validation = f", validation accuracy {accuracy:.2%}" if accuracy is not None else ""
-        return f"{page}: {model} epoch {event['epoch']}/{event['epochs']}{validation}"
-    if kind == "waiting":
+        return f"{page}: {model} epoch {event.epoch}/{event.epochs}{validation}"
+    if event.kind == run_log.WAITING:
         return f"{page}: {model} waits for another training to finish"
-    if kind == "loaded":
+    if event.kind == run_log.LOADED:
         return f"{page}: {model} loaded from the model cache"
-    if kind == run_log.RESULT:
-        return f"{page}: {model} test accuracy {event['test_accuracy']:.2%}"
-    return None
+    assert event.result is not None  # a RESULT
+    return f"{page}: {model} test accuracy {event.result.test_accuracy:.2%}"
 
 
 @contextlib.asynccontextmanager
@@ -42,7 +41,7 @@ async def follow(
     log_path: Path,
     say: Callable[[str], None],
     interval: float = 1.0,
-    on_event: Callable[[dict[str, Any]], None] = lambda event: None,
+    on_event: Callable[[Event], None] = lambda event: None,
 ) -> AsyncIterator[None]:
     """While the block runs, say a line for each event `page` writes to `log_path`.
 
@@ -55,8 +54,7 @@ async def follow(
         events, offset = run_log.read(log_path, offset)
         for event in events:
             on_event(event)
-            if line := describe(page, event):
-                say(line)
+            say(progress_line(page, event))
 
     async def poll() -> None:
         while True:

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from mnist_book import data
+from mnist_book.config import TrainConfig
+from mnist_book.results import TrainingRecord
 from mnist_book.site.page_cache import ExecutedPage
 
 RESULTS_FILE = "results.json"
@@ -38,24 +40,32 @@ _REPORTED_VERSIONS = (
 )
 
 
-def model_results(pages: Iterable[ExecutedPage]) -> list[dict[str, Any]]:
-    """One entry per model trained for the site, in the order the pages trained them.
+def model_results(pages: Iterable[ExecutedPage]) -> list[TrainingRecord]:
+    """One record per model trained for the site, in the order the pages trained them.
 
     A model trained (or loaded) by several pages with the same configuration (and the same
     distribution, for a data-parallel training) is listed once.
     """
-    unique: dict[str, dict[str, Any]] = {}
+    unique: list[TrainingRecord] = []
     for page in pages:
         for result in page.results:
-            trained = [result["config"], result.get("distribution")]
-            identity = json.dumps(trained, sort_keys=True) + result["name"]
-            unique.setdefault(identity, result)
-    return list(unique.values())
+            if not any(result.same_training(seen) for seen in unique):
+                unique.append(result)
+    return unique
 
 
 def results_json(pages: Iterable[ExecutedPage]) -> str:
-    """The content of ``results.json``: every model's results and the build information."""
-    return json.dumps({"models": model_results(pages), "build": build_information()}, indent=2)
+    """The content of ``results.json``: every model's results and the build information.
+
+    Each model is a `TrainingRecord` (`read_results` reads them back).
+    """
+    models = [result.to_json() for result in model_results(pages)]
+    return json.dumps({"models": models, "build": build_information()}, indent=2)
+
+
+def read_results(text: str) -> list[TrainingRecord]:
+    """The models of a ``results.json`` (`results_json`), as records."""
+    return [TrainingRecord.from_json(model) for model in json.loads(text)["models"]]
 
 
 def build_information() -> dict[str, Any]:
@@ -89,7 +99,7 @@ def fill_markers(markdown: str, pages: Iterable[ExecutedPage]) -> str:
     return markdown
 
 
-def results_table(results: Iterable[dict[str, Any]]) -> str:
+def results_table(results: Iterable[TrainingRecord]) -> str:
     """A Markdown table of models: accuracy, loss, size, epochs, learning rate, training time.
 
     Two trainings of one model (a chapter's variants) differ in their epochs or learning rate.
@@ -100,24 +110,18 @@ def results_table(results: Iterable[dict[str, Any]]) -> str:
         "| --- | ---: | ---: | ---: | ---: | --- | ---: |",
     ]
     for result in results:
-        distribution = result.get("distribution")
-        name = f"`{result['name']}`" + (
-            f" on {distribution['description']}" if distribution else ""
-        )
+        where = f" on {result.distribution.description}" if result.distribution else ""
         rows.append(
-            f"| {name} | {result['test_accuracy']:.2%} | {result['test_loss']:.4f}"
-            f" | {result['params']:,} | {result['epochs']} | {_learning_rate(result['config'])}"
-            f" | {result['train_seconds']:.0f} s |"
+            f"| `{result.name}`{where} | {result.test_accuracy:.2%} | {result.test_loss:.4f}"
+            f" | {result.params:,} | {result.epochs} | {_learning_rate_cell(result.config)}"
+            f" | {result.train_seconds:.0f} s |"
         )
     return "\n".join(rows)
 
 
-def _learning_rate(config: dict[str, Any]) -> str:
+def _learning_rate_cell(config: TrainConfig) -> str:
     """Adam's learning rate of a training's config: "0.001", or "0.003, cosine" for a schedule."""
-    rate = config.get("learning_rate")
-    if rate is None:
-        return ""
-    return f"{rate:g}" + (", cosine" if config.get("schedule") == "cosine" else "")
+    return f"{config.learning_rate:g}" + (", cosine" if config.schedule == "cosine" else "")
 
 
 def execution_times(pages: Iterable[ExecutedPage]) -> str:

@@ -1,0 +1,163 @@
+"""What a training produced, as a typed, versioned record that crosses processes and files.
+
+A `TrainingRecord` is written by the training (`mnist_book.training`,
+`mnist_book.distributed`) and read by every consumer: the model cache's ``result.json``, the
+run log a page's kernel writes for the site build, the executed-page cache, the published
+``results.json``, the draw page's manifest and ``mnist-book results``. It goes to JSON with
+`TrainingRecord.to_json` and comes back with `TrainingRecord.from_json`, which checks its
+`SCHEMA`; nothing reads a result by string keys.
+
+Schema 1 (before records carried a version) is read on purpose: it has every field of
+schema 2 but the images per epoch, which it derives as Keras's loop took them. A record of
+any other schema, or a malformed one, raises `RecordError`, and its reader discards it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mnist_book.config import TrainConfig
+
+SCHEMA = 2
+"""The version of `TrainingRecord`'s JSON form that this code writes."""
+
+
+class RecordError(ValueError):
+    """A stored result that this code cannot read: another schema, or malformed."""
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """How a training is spread: the strategy, its workers, replicas and their devices.
+
+    `strategy` is "one_device", "mirrored" or "multi_worker"; `replicas` counts the model
+    copies that train in step (`num_replicas_in_sync`), over all `workers`; `devices` are
+    this worker's devices, such as ``("/device:CPU:0", "/device:CPU:1")``.
+    """
+
+    strategy: str
+    workers: int
+    replicas: int
+    devices: tuple[str, ...]
+
+    @property
+    def description(self) -> str:
+        """In words: "2 workers, 2 replicas (CPU)", "2 devices (CPU)", "one device (CPU)"."""
+        kinds = "/".join(sorted({device.split(":")[-2] for device in self.devices}))
+        if self.strategy == "multi_worker":
+            return f"{self.workers} workers, {self.replicas} replicas ({kinds})"
+        if self.strategy == "mirrored":
+            return f"{self.replicas} devices ({kinds})"
+        return f"one device ({kinds})"
+
+
+@dataclass(frozen=True)
+class TrainingRecord:
+    """One training's result: what was trained, how, and how well.
+
+    `history` holds one value per epoch for each of Keras's metrics (``loss``,
+    ``accuracy``, ``val_loss``, ``val_accuracy``) and the epoch's ``seconds``.
+    `cache_key` is the model-cache key of the training, where it went through the cache;
+    `distribution` and `replica_weights` (the SHA-256 of every replica's copy of the
+    trained weights) belong to a data-parallel training.
+    """
+
+    name: str
+    config: TrainConfig
+    test_accuracy: float
+    test_loss: float
+    train_seconds: float
+    params: int
+    images_per_epoch: int
+    history: dict[str, list[float]] = field(repr=False)
+    cache_key: str | None = None
+    distribution: Distribution | None = None
+    replica_weights: tuple[str, ...] = ()
+
+    @property
+    def epochs(self) -> int:
+        """How many epochs it trained."""
+        return self.config.epochs
+
+    @property
+    def samples_per_second(self) -> float:
+        """Training images per second, averaged over the epochs (validation included)."""
+        return self.images_per_epoch / float(np.mean(self.history["seconds"]))
+
+    @property
+    def label(self) -> str:
+        """The model's name, and where it trained if data-parallel: "convnet on 2 devices"."""
+        where = f" on {self.distribution.description}" if self.distribution else ""
+        return self.name + where
+
+    def same_training(self, other: TrainingRecord) -> bool:
+        """Whether `other` is the same training: model, config and distribution."""
+        return (self.name, self.config, self.distribution) == (
+            other.name,
+            other.config,
+            other.distribution,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as JSON-ready values, with its `SCHEMA`."""
+        values = asdict(self)
+        values["replica_weights"] = list(self.replica_weights)
+        if self.distribution is not None:
+            values["distribution"]["devices"] = list(self.distribution.devices)
+        return {"schema": SCHEMA, **values}
+
+    @classmethod
+    def from_json(cls, values: Any) -> TrainingRecord:
+        """The record `to_json` wrote (or a schema-1 result); `RecordError` if unreadable."""
+        if not isinstance(values, dict):
+            raise RecordError(f"a training result is a JSON object, not {type(values).__name__}")
+        schema = values.get("schema", 1)
+        if schema not in (1, SCHEMA):
+            raise RecordError(
+                f"a training result of schema {schema!r}; this mnist-book reads 1 and {SCHEMA}"
+            )
+        try:
+            config = TrainConfig(**values["config"])
+            distribution = values.get("distribution")
+            images = (
+                values["images_per_epoch"]
+                if schema == SCHEMA
+                else _schema1_images_per_epoch(config, values)
+            )
+            return cls(
+                name=str(values["name"]),
+                config=config,
+                test_accuracy=float(values["test_accuracy"]),
+                test_loss=float(values["test_loss"]),
+                train_seconds=float(values["train_seconds"]),
+                params=int(values["params"]),
+                images_per_epoch=int(images),
+                history={key: [float(v) for v in vals] for key, vals in values["history"].items()},
+                cache_key=values.get("cache_key"),
+                distribution=None
+                if distribution is None
+                else Distribution(
+                    strategy=distribution["strategy"],
+                    workers=int(distribution["workers"]),
+                    replicas=int(distribution["replicas"]),
+                    devices=tuple(distribution["devices"]),
+                ),
+                replica_weights=tuple(values.get("replica_weights", ())),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise RecordError(
+                f"a malformed training result ({type(error).__name__}: {error})"
+            ) from None
+
+
+def _schema1_images_per_epoch(config: TrainConfig, values: dict[str, Any]) -> int:
+    """A schema-1 result's images per epoch: its ``history["images"]``, else Keras's split.
+
+    Before schema 2, a data-parallel training recorded its images per epoch in its history;
+    Keras's `fit` took every fitted image, the last batch partial.
+    """
+    images = values.get("history", {}).get("images")
+    return int(images[0]) if images else config.fitted_images()

@@ -1,0 +1,72 @@
+"""A cell that times something has the machine to itself (`MachineTurns`)."""
+
+import asyncio
+import json
+import textwrap
+
+import pytest
+
+from mnist_book.site.execution import MachineTurns, execute_pages
+from mnist_book.site.page_cache import PageCache
+
+
+def test_an_exclusive_turn_waits_for_running_cells_and_holds_back_new_ones():
+    events: list[str] = []
+
+    async def cell(turns, name, exclusive, seconds, delay=0.0):
+        await asyncio.sleep(delay)
+        await turns.take(exclusive)
+        events.append(f"{name} starts")
+        await asyncio.sleep(seconds)
+        events.append(f"{name} ends")
+        await turns.give_back(exclusive)
+
+    async def scenario():
+        turns = MachineTurns()
+        await asyncio.gather(
+            cell(turns, "a", False, 0.3),
+            cell(turns, "b", False, 0.2),
+            cell(turns, "timing", True, 0.2, delay=0.05),
+            cell(turns, "c", False, 0.1, delay=0.1),  # asks while the timing cell waits
+        )
+
+    asyncio.run(scenario())
+    assert events[:2] == ["a starts", "b starts"]  # two ordinary cells side by side
+    timing = events.index("timing starts")
+    assert {"a ends", "b ends"} <= set(events[:timing])
+    assert events[timing + 1] == "timing ends"  # nothing ran beside it
+    assert events[timing + 2 :] == ["c starts", "c ends"]
+
+
+@pytest.mark.slow
+def test_an_exclusive_cell_runs_alone_in_a_build(tmp_path):
+    stamps = tmp_path / "stamps.jsonl"
+
+    def page(name, tags):
+        return textwrap.dedent(
+            f"""
+            # %%
+            import json, time
+
+            def stamp(what):
+                with open({str(stamps)!r}, "a") as stream:
+                    stream.write(json.dumps([{name!r}, what, time.time()]) + "\\n")
+
+            # %%{tags}
+            stamp("start"); time.sleep(2); stamp("end")
+            """
+        )
+
+    scripts = {}
+    for name, tags in (("a.py", ""), ("b.py", ' tags=["exclusive"]'), ("c.py", "")):
+        scripts[name] = tmp_path / name
+        scripts[name].write_text(page(name, tags))
+    cache = PageCache(tmp_path / "cache", "env")
+    execute_pages(scripts, cache, cell_timeout=60, workers=3, say=lambda line: None)
+    spans: dict[str, list[float]] = {}
+    for line in stamps.read_text().splitlines():
+        page_name, _, at = json.loads(line)
+        spans.setdefault(page_name, []).append(at)
+    start, end = spans.pop("b.py")
+    for other_start, other_end in spans.values():
+        assert other_end <= start or other_start >= end, "a cell ran beside the exclusive one"
