@@ -163,7 +163,9 @@ Markdown(
     f"This page ran on `{'` and `'.join(devices)}` "
     f"({'GPUs' if gpus else 'logical CPU devices, no GPU'}), on a machine "
     f"with {os.cpu_count()} CPU cores. "
-    + distributed.scaling_summary(table, "one process", "2 workers", "model.fit")
+    + distributed.scaling_summary(
+        table, "one process", "2 workers", "model.fit"
+    )
 )
 
 # %% [markdown]

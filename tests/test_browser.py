@@ -44,7 +44,6 @@ CHROMIUM_ARGS = [
 ]
 SEARCH_QUERY = "confusion matrix"
 SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
-MODEL_FIELDS = ("name", "test_accuracy", "test_loss", "epochs", "train_seconds", "params")
 GITHUB_STATS = "https://api.github.com/repos/mnist-book/mnist-book"
 """mkdocs-material asks GitHub for the repository's stars and version: the one allowed host."""
 PAGE_HTML_LIMIT = 100_000
@@ -339,27 +338,30 @@ def test_light_dark_toggle(context: Any, site_url: str, tutorial_pages: set[str]
 
 
 def test_results_json_lists_the_models(context: Any, site_url: str) -> None:
+    from mnist_book.results import SCHEMA
+    from mnist_book.site.report import read_results
+
     answer = context.request.get(site_url + "results.json")
     assert answer.status == 200, f"results.json: HTTP {answer.status}"
-    results = json.loads(answer.text())
-    models = results.get("models") if isinstance(results, dict) else None
-    assert isinstance(models, list) and models, f"results.json has no `models` list: {results!r}"
-    for model in models:
-        missing = [field for field in MODEL_FIELDS if field not in model]
-        assert not missing, f"results.json model {model.get('name')!r} lacks {missing}"
-        assert isinstance(model["name"], str) and model["name"], model
-        assert 0 <= model["test_accuracy"] <= 1, model
-        assert math.isfinite(model["test_loss"]) and model["test_loss"] >= 0, model
-        assert isinstance(model["epochs"], int) and model["epochs"] >= 1, model
-        assert model["train_seconds"] > 0, model
-        assert isinstance(model["params"], int) and model["params"] > 0, model
+    published = json.loads(answer.text())
+    models = published.get("models") if isinstance(published, dict) else None
+    assert isinstance(models, list) and models, f"results.json has no `models` list: {published!r}"
+    schemas = {model.get("schema") for model in models}
+    assert schemas == {SCHEMA}, f"results.json is not all of schema {SCHEMA}: {schemas}"
+    records = read_results(answer.text())  # every field there, of its type (or RecordError)
+    for record in records:
+        assert record.name, record
+        assert 0 <= record.test_accuracy <= 1, record
+        assert math.isfinite(record.test_loss) and record.test_loss >= 0, record
+        assert record.epochs >= 1, record
+        assert record.train_seconds > 0, record
+        assert record.params > 0 and record.images_per_epoch > 0, record
     # A model may be listed once per way it was trained: its configuration (a chapter's
     # shorter runs) and its distribution (one process, N devices, N workers).
-    names = [
-        (model["name"], json.dumps(model["config"], sort_keys=True), str(model.get("distribution")))
-        for model in models
-    ]
-    assert len(names) == len(set(names)), f"results.json names a training twice: {names}"
+    trainings = [(record.name, record.config, record.distribution) for record in records]
+    assert len(trainings) == len(set(trainings)), (
+        f"results.json names a training twice: {trainings}"
+    )
 
 
 def test_downloads_are_the_source_and_a_runnable_notebook(tutorial_pages: set[str]) -> None:
@@ -508,7 +510,8 @@ def draw_manifest(site_url: str) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def keras_models(draw_manifest: dict[str, Any]) -> dict[str, Any]:
     """Each model of the manifest as Keras loads it from the model cache the site was built from."""
-    from mnist_book.training import TrainConfig, load_cached
+    from mnist_book.config import TrainConfig
+    from mnist_book.training import load_cached
 
     loaded = {}
     for entry in draw_manifest["models"]:
@@ -585,13 +588,17 @@ def model_card(page: Any, name: str) -> Any:
 def test_draw_page_reads_with_every_model_of_the_build(visit: Any, site_url: str) -> None:
     from playwright.sync_api import expect
 
-    results = json.loads((SITE / "results.json").read_text())["models"]
+    from mnist_book.config import TrainConfig
+    from mnist_book.site.report import read_results
+
+    results = read_results((SITE / "results.json").read_text())
     models = json.loads((SITE / DRAW / "models.json").read_text())["models"]
     # Every model trained in one process is offered, once (as its recipe trained it).
-    trained = sorted({result["name"] for result in results if not result.get("distribution")})
+    trained = sorted({result.name for result in results if result.distribution is None})
     assert sorted(model["name"] for model in models) == trained
     assert all(
-        any(r["name"] == m["name"] and r["config"] == m["config"] for r in results) for m in models
+        any(r.name == m["name"] and r.config == TrainConfig(**m["config"]) for r in results)
+        for m in models
     )
     page = open_board(visit, site_url)
     cards = page.locator(".mnist-book-draw__model")

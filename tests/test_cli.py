@@ -4,15 +4,17 @@ import json
 import subprocess
 import sys
 import textwrap
-from dataclasses import asdict, replace
+from dataclasses import fields, replace
 
 import pytest
 
-from mnist_book import cli, training
+from mnist_book import cli, config, training
 from mnist_book.cli import main
+from mnist_book.config import TrainConfig
 from mnist_book.data import MNIST_FILES
 from mnist_book.models import MODEL_NAMES
 from mnist_book.paths import DATA_DIR_ENV
+from mnist_book.results import TrainingRecord
 
 
 def test_help_lists_the_subcommands(capsys):
@@ -136,7 +138,7 @@ def test_train_options_override_the_recipe(monkeypatch, capsys):
     assert trained["name"] == "flatten"
     assert trained["use_cache"] is False
     assert trained["config"] == replace(
-        training.recipe("flatten"), epochs=3, learning_rate=0.01, schedule="cosine"
+        config.recipe("flatten"), epochs=3, learning_rate=0.01, schedule="cosine"
     )
     assert capsys.readouterr().err == "mnist-book: interrupted\n"
 
@@ -159,8 +161,8 @@ def test_train_then_results_read_the_cache(isolated_cache, monkeypatch, capsys):
     assert "7,850 parameters, 1 epoch, trained in" in summary
 
     # `results` reads the entries of the site's recipes: make the small training the recipe.
-    small = replace(training.recipe("single_layer"), epochs=1, train_size=2_000)
-    monkeypatch.setitem(training.RECIPES, "single_layer", small)
+    small = replace(config.recipe("single_layer"), epochs=1, train_size=2_000)
+    monkeypatch.setitem(config.RECIPES, "single_layer", small)
 
     def no_training(*args, **kwargs):
         raise AssertionError("`mnist-book results` trained a model")
@@ -181,12 +183,13 @@ def test_train_then_results_read_the_cache(isolated_cache, monkeypatch, capsys):
     assert list(models) == list(MODEL_NAMES)
     single = models["single_layer"]
     assert single["trained"] is True
-    assert single["params"] == 7_850
-    assert single["epochs"] == 1
-    assert single["config"]["train_size"] == 2_000
-    assert 0.5 < single["test_accuracy"] <= 1.0
-    assert models["convnet"]["trained"] is False
-    assert "test_accuracy" not in models["convnet"]
+    record = TrainingRecord.from_json(single["result"])
+    assert record == training.cached_record("single_layer")
+    assert record.params == 7_850
+    assert record.epochs == 1
+    assert record.config == small
+    assert 0.5 < record.test_accuracy <= 1.0
+    assert models["convnet"] == {"name": "convnet", "trained": False}
 
     # A second `train` of the same configuration is a cache load, with the same summary.
     assert main(["train", "single_layer", "--epochs", "1", "--train-size", "2000"]) == 0
@@ -197,30 +200,49 @@ def test_train_then_results_read_the_cache(isolated_cache, monkeypatch, capsys):
 
 def test_results_ignore_an_entry_of_another_config(isolated_cache):
     """An entry whose stored config differs from the recipe (a stale or foreign one) is skipped."""
-    config = training.recipe("single_layer")
-    entry = (
+    recipe = config.recipe("single_layer")
+    entry = training.cache_entry("single_layer", recipe)
+    assert entry == (
         isolated_cache
         / "models"
-        / f"single_layer-{training.cache_key('single_layer', config)[:20]}"
+        / f"single_layer-{training.cache_key('single_layer', recipe)[:20]}"
     )
     entry.mkdir(parents=True)
     (entry / "model.keras").write_bytes(b"")
-    stored = {"name": "single_layer", "config": {"epochs": 99}, "test_accuracy": 0.9}
-    (entry / "result.json").write_text(json.dumps(stored))
-    assert training.cached_result("single_layer", config) is None
-    stored["config"] = asdict(config)
-    (entry / "result.json").write_text(json.dumps(stored))
-    assert training.cached_result("single_layer", config) == stored
+    stored = TrainingRecord(
+        name="single_layer",
+        config=replace(recipe, epochs=99),
+        test_accuracy=0.9,
+        test_loss=0.35,
+        train_seconds=40.0,
+        params=7_850,
+        images_per_epoch=53_984,
+        history={"loss": [0.35] * 99, "seconds": [0.4] * 99},
+    )
+    (entry / "result.json").write_text(json.dumps(stored.to_json()))
+    assert training.cached_record("single_layer", recipe) is None
+    assert training.cached_record("single_layer", replace(recipe, epochs=99)) is None  # its key
+    stored = replace(stored, config=recipe)
+    (entry / "result.json").write_text(json.dumps(stored.to_json()))
+    assert training.cached_record("single_layer", recipe) == stored
+    assert training.cached_record("single_layer") == stored  # the recipe is the default
+    renamed = replace(stored, name="hidden_layer")
+    (entry / "result.json").write_text(json.dumps(renamed.to_json()))
+    assert training.cached_record("single_layer", recipe) is None  # another model's result
+    (entry / "result.json").write_text(json.dumps(stored.to_json()))
     (entry / "model.keras").unlink()
-    assert training.cached_result("single_layer", config) is None  # half-written: not trusted
+    assert training.cached_record("single_layer", recipe) is None  # half-written: not trusted
 
 
 def test_every_training_setting_is_an_option():
     """Local workers get their configuration as options: none may be missing."""
-    from dataclasses import fields
-
-    from mnist_book.training import TrainConfig
-
-    assert set(cli._CONFIG_OPTIONS) == {field.name for field in fields(TrainConfig)}
-    help_text = cli.build_parser()._subparsers._group_actions[0].choices["train"].format_help()
-    assert all(f"--{name.replace('_', '-')}" in help_text for name in cli._CONFIG_OPTIONS)
+    parser = cli.build_parser()
+    train = parser._subparsers._group_actions[0].choices["train"]
+    options = {action.dest: action.option_strings for action in train._actions}
+    for field in fields(TrainConfig):
+        assert f"--{field.name.replace('_', '-')}" in options.get(field.name, []), field.name
+    help_text = train.format_help()
+    assert all(f"--{field.name.replace('_', '-')}" in help_text for field in fields(TrainConfig))
+    # Unless given, an option leaves the recipe's value alone.
+    args = parser.parse_args(["train", "single_layer"])
+    assert all(getattr(args, field.name) is None for field in fields(TrainConfig))

@@ -12,10 +12,11 @@ import onnxruntime
 import pytest
 
 from mnist_book import export, training
+from mnist_book.config import TrainConfig
 from mnist_book.data import load_mnist
 from mnist_book.models import MODEL_NAMES, get_spec, prepare_images
 from mnist_book.paths import CACHE_DIR_ENV
-from mnist_book.training import TrainConfig, train
+from mnist_book.training import train
 
 pytestmark = pytest.mark.slow
 
@@ -59,6 +60,7 @@ def test_export_describes_its_input_and_output(trained, name):
     exported = export.exported_onnx(name, TINY)
     assert exported.input_shape == get_spec(name).input_shape
     assert exported.output == trained[name].model.layers[-1].activation.__name__
+    assert export.read_onnx_model(exported.path) == exported  # read from the file itself
     # float32 weights and a small graph: nothing else rides along.
     assert exported.path.stat().st_size <= 4 * trained[name].params + 20_000
 
@@ -119,6 +121,7 @@ def test_load_cached_returns_the_training_or_none(trained, isolated_cache):
         loaded = training.load_cached("single_layer", TINY)
     assert loaded is not None and loaded.from_cache
     assert loaded.test_accuracy == result.test_accuracy
+    assert loaded.record == result.record  # the whole record, history and cache key too
     for trained_weights, loaded_weights in zip(
         result.model.get_weights(), loaded.model.get_weights(), strict=True
     ):

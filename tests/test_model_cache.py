@@ -1,7 +1,8 @@
 """The model cache's storage: entries written whole, read back exactly, never trusted broken."""
 
-import dataclasses
 import json
+import warnings
+from dataclasses import asdict, replace
 
 import filelock
 import numpy as np
@@ -9,8 +10,10 @@ import pytest
 
 from mnist_book import model_cache
 from mnist_book._keras import keras
+from mnist_book.config import TrainConfig
+from mnist_book.results import TrainingRecord
 
-CONFIG = {"epochs": 1, "seed": 0}
+CONFIG = TrainConfig(epochs=1, seed=0)
 
 
 def _tiny_model() -> keras.Model:
@@ -18,24 +21,31 @@ def _tiny_model() -> keras.Model:
     return keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
 
 
-def _both(stored: dict, model: keras.Model) -> tuple[dict, keras.Model]:
-    return stored, model
-
-
-def _stored(name: str = "tiny") -> dict:
-    return {"name": name, "config": CONFIG, "test_accuracy": 0.5, "history": {"loss": [1.0]}}
+def _record(name: str = "tiny", config: TrainConfig = CONFIG) -> TrainingRecord:
+    return TrainingRecord(
+        name=name,
+        config=config,
+        test_accuracy=0.5,
+        test_loss=1.25,
+        train_seconds=3.0,
+        params=8,
+        images_per_epoch=54_000,
+        history={"loss": [1.0], "seconds": [3.0]},
+        cache_key="ab" * 32,
+    )
 
 
 def test_a_saved_entry_loads_back_with_the_same_result_and_weights(isolated_cache):
     entry = model_cache.entry("tiny", "ab" * 32)
     entry.parent.mkdir(parents=True)
     model = _tiny_model()
-    model_cache.save(entry, _stored(), model)
+    model_cache.save(entry, _record(), model)
 
-    stored, loaded = model_cache.load(entry, "tiny", CONFIG, _both)
+    record, loaded = model_cache.load(entry, "tiny", CONFIG)
 
     assert entry.parent == isolated_cache / "models" and entry.name == "tiny-" + "ab" * 10
-    assert stored == _stored()
+    assert record == _record()
+    assert json.loads((entry / model_cache.RESULT_FILE).read_text()) == _record().to_json()
     images = np.arange(6, dtype="float32").reshape(2, 3)
     expected = model.predict(images, verbose=0)
     np.testing.assert_array_equal(loaded.predict(images, verbose=0), expected)
@@ -45,24 +55,24 @@ def test_a_saved_entry_loads_back_with_the_same_result_and_weights(isolated_cach
 def test_an_entry_of_another_training_is_discarded_with_a_warning(isolated_cache):
     entry = model_cache.entry("tiny", "cd" * 32)
     entry.parent.mkdir(parents=True)
-    model_cache.save(entry, _stored(), _tiny_model())
+    model_cache.save(entry, _record(), _tiny_model())
 
     with pytest.warns(UserWarning, match="does not match its key"):
-        assert model_cache.load(entry, "tiny", {**CONFIG, "epochs": 2}, _both) is None
+        assert model_cache.load(entry, "tiny", replace(CONFIG, epochs=2)) is None
     assert not entry.exists()
-    assert model_cache.load(entry, "tiny", CONFIG, _both) is None  # gone, and no warning now
+    assert model_cache.load(entry, "tiny", CONFIG) is None  # gone, and no warning now
 
 
-def test_stored_result_needs_both_the_result_and_the_model(isolated_cache):
+def test_stored_record_needs_both_the_result_and_the_model(isolated_cache):
     entry = model_cache.entry("tiny", "ef" * 32)
-    assert model_cache.stored_result(entry) is None
+    assert model_cache.stored_record(entry) is None
     entry.mkdir(parents=True)
-    (entry / model_cache.RESULT_FILE).write_text(json.dumps(_stored()))
-    assert model_cache.stored_result(entry) is None  # half an entry
+    (entry / model_cache.RESULT_FILE).write_text(json.dumps(_record().to_json()))
+    assert model_cache.stored_record(entry) is None  # half an entry
     _tiny_model().save(entry / model_cache.MODEL_FILE)
-    assert model_cache.stored_result(entry) == _stored()
+    assert model_cache.stored_record(entry) == _record()
     (entry / model_cache.RESULT_FILE).write_text("{not json")
-    assert model_cache.stored_result(entry) is None
+    assert model_cache.stored_record(entry) is None
 
 
 def test_a_held_entry_lock_calls_waiting_then_is_acquired(tmp_path):
@@ -96,12 +106,57 @@ def test_a_lock_without_a_writable_directory_warns_and_goes_on(tmp_path):
 def test_a_stored_result_without_a_field_is_discarded_not_a_crash(isolated_cache):
     from mnist_book import training
 
-    config = training.TrainConfig(epochs=1, batch_size=64)
+    config = TrainConfig(epochs=1, batch_size=64)
     entry = model_cache.entry("single_layer", "12" * 32)
     entry.parent.mkdir(parents=True)
-    stored = {"name": "single_layer", "config": dataclasses.asdict(config), "history": {}}
-    model_cache.save(entry, stored, _tiny_model())  # no test accuracy, loss or seconds
+    model_cache.save(entry, _record("single_layer", config), _tiny_model())
+    stored = _record("single_layer", config).to_json()
+    for field in ("test_accuracy", "test_loss", "train_seconds"):
+        del stored[field]
+    (entry / model_cache.RESULT_FILE).write_text(json.dumps(stored))
 
     with pytest.warns(UserWarning, match="KeyError.*retraining single_layer"):
         assert training.load_entry(entry, "single_layer", config) is None
     assert not entry.exists()
+
+
+def test_an_entry_of_an_unknown_schema_is_discarded_with_a_warning(isolated_cache):
+    """A result written by a newer mnist-book is never guessed at: the model is retrained."""
+    entry = model_cache.entry("tiny", "34" * 32)
+    entry.parent.mkdir(parents=True)
+    model_cache.save(entry, _record(), _tiny_model())
+    (entry / model_cache.RESULT_FILE).write_text(json.dumps({**_record().to_json(), "schema": 99}))
+    assert model_cache.stored_record(entry) is None  # not readable, and not discarded either
+    assert entry.exists()
+
+    with pytest.warns(UserWarning, match=r"RecordError.*schema 99.*retraining tiny"):
+        assert model_cache.load(entry, "tiny", CONFIG) is None
+    assert not entry.exists()
+
+
+def test_an_entry_of_schema_1_still_loads(isolated_cache):
+    """A cache written before records had a schema is read, not retrained."""
+    entry = model_cache.entry("tiny", "56" * 32)
+    entry.parent.mkdir(parents=True)
+    model = _tiny_model()
+    model_cache.save(entry, _record(), model)
+    old = {
+        "name": "tiny",
+        "test_accuracy": 0.5,
+        "test_loss": 1.25,
+        "epochs": 1,
+        "train_seconds": 3.0,
+        "params": 8,
+        "config": asdict(CONFIG),
+        "history": {"loss": [1.0], "seconds": [3.0]},
+    }
+    (entry / model_cache.RESULT_FILE).write_text(json.dumps(old))
+
+    expected = replace(_record(), cache_key=None, images_per_epoch=CONFIG.fitted_images())
+    assert model_cache.stored_record(entry) == expected
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # read quietly, not discarded
+        record, loaded = model_cache.load(entry, "tiny", CONFIG)
+    assert record == expected
+    assert loaded.count_params() == model.count_params() == 8
+    assert entry.exists()

@@ -2,7 +2,6 @@
 
 import dataclasses
 import importlib
-import json
 import subprocess
 import sys
 import textwrap

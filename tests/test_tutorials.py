@@ -1,6 +1,8 @@
 """The tutorial scripts themselves: short code lines, valid Jupytext, only the public API."""
 
 import ast
+import importlib
+import inspect
 from pathlib import Path
 
 import jupytext
@@ -45,3 +47,22 @@ def test_tutorials_use_only_the_public_api(path):
         and not node.attr.startswith("__")
     ]
     assert not private, f"{path.name} uses private names: {private}"
+
+
+@pytest.mark.parametrize("path", TUTORIALS, ids=lambda path: path.name)
+def test_tutorials_use_names_from_where_they_are_defined(path):
+    """What a tutorial imports exists, from the module documenting it (no re-exports).
+
+    Its "From mnist_book on this page" list links each name to its module's reference page.
+    """
+    from mnist_book.site.links import api_used
+
+    misplaced = []
+    for name in api_used(path.read_text()):
+        module, _, attribute = name.rpartition(".")
+        value = getattr(importlib.import_module(module), attribute, None)
+        if value is None:
+            misplaced.append(f"{name} (missing)")
+        elif (inspect.isfunction(value) or inspect.isclass(value)) and value.__module__ != module:
+            misplaced.append(f"{name} (defined in {value.__module__})")
+    assert not misplaced, f"{path.name} imports names not defined there: {misplaced}"

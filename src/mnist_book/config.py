@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from mnist_book import data
-from mnist_book._keras import keras
-from mnist_book.models import get_spec
 
-LearningRate = float | keras.optimizers.schedules.LearningRateSchedule
-"""What Adam takes as its learning rate: a constant, or a schedule over optimiser steps."""
+if TYPE_CHECKING:  # Keras takes seconds to import: records and run logs are read without it
+    from mnist_book._keras import keras
 
 
 @dataclass(frozen=True)
@@ -127,7 +125,9 @@ class TrainConfig:
         order = np.random.default_rng([self.seed, epoch]).permutation(fitted)
         return order[: self.images_per_epoch(fitted)]
 
-    def learning_rate_schedule(self, fitted: int | None = None) -> LearningRate:
+    def learning_rate_schedule(
+        self, fitted: int | None = None
+    ) -> float | keras.optimizers.schedules.LearningRateSchedule:
         """Adam's learning rate over the optimiser steps of a training on `fitted` images.
 
         A constant, or a cosine decay to 0 over every step, after a linear warm-up from 0
@@ -135,6 +135,8 @@ class TrainConfig:
         """
         if self.schedule == "constant":
             return self.learning_rate
+        from mnist_book._keras import keras
+
         per_epoch = self.steps_per_epoch(fitted)
         steps = per_epoch * self.epochs
         warmup = round(self.warmup_epochs * per_epoch)
@@ -163,5 +165,7 @@ RECIPES: dict[str, TrainConfig] = {
 
 def recipe(name: str) -> TrainConfig:
     """The site's training configuration for the registered model `name`."""
+    from mnist_book.models import get_spec  # a ValueError naming the registered models
+
     get_spec(name)
     return RECIPES[name]

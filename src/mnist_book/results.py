@@ -7,14 +7,16 @@ run log a page's kernel writes for the site build, the executed-page cache, the 
 `TrainingRecord.to_json` and comes back with `TrainingRecord.from_json`, which checks its
 `SCHEMA`; nothing reads a result by string keys.
 
-Schema 1 (before records carried a version) is read on purpose: it has every field of
-schema 2 but the images per epoch, which it derives as Keras's loop took them. A record of
-any other schema, or a malformed one, raises `RecordError`, and its reader discards it.
+Schema 1 (before records carried a version) is read on purpose where it is complete, as the
+model cache stored it: every field of schema 2 but the images per epoch, which it derives as
+that code's loops took them. Schema 1 as the run log, the page cache and ``results.json``
+held it had no history: it raises `RecordError`, as a record of any other schema or a
+malformed one does, and its reader discards it (the page is executed again).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -120,37 +122,67 @@ class TrainingRecord:
                 f"a training result of schema {schema!r}; this mnist-book reads 1 and {SCHEMA}"
             )
         try:
-            config = TrainConfig(**values["config"])
+            config = TrainConfig(**_typed(values["config"], dict))
+            for field_ in fields(TrainConfig):
+                _typed(getattr(config, field_.name), _CONFIG_TYPES[field_.name])
             distribution = values.get("distribution")
             images = (
                 values["images_per_epoch"]
                 if schema == SCHEMA
                 else _schema1_images_per_epoch(config, values)
             )
+            history = _typed(values["history"], dict)
             return cls(
-                name=str(values["name"]),
+                name=_typed(values["name"], str),
                 config=config,
-                test_accuracy=float(values["test_accuracy"]),
-                test_loss=float(values["test_loss"]),
-                train_seconds=float(values["train_seconds"]),
-                params=int(values["params"]),
-                images_per_epoch=int(images),
-                history={key: [float(v) for v in vals] for key, vals in values["history"].items()},
-                cache_key=values.get("cache_key"),
+                test_accuracy=float(_typed(values["test_accuracy"], (int, float))),
+                test_loss=float(_typed(values["test_loss"], (int, float))),
+                train_seconds=float(_typed(values["train_seconds"], (int, float))),
+                params=_typed(values["params"], int),
+                images_per_epoch=_typed(images, int),
+                history={
+                    _typed(key, str): [float(_typed(v, (int, float))) for v in _typed(vals, list)]
+                    for key, vals in history.items()
+                },
+                cache_key=_typed(values.get("cache_key"), (str, type(None))),
                 distribution=None
                 if distribution is None
                 else Distribution(
-                    strategy=distribution["strategy"],
-                    workers=int(distribution["workers"]),
-                    replicas=int(distribution["replicas"]),
-                    devices=tuple(distribution["devices"]),
+                    strategy=_typed(distribution["strategy"], str),
+                    workers=_typed(distribution["workers"], int),
+                    replicas=_typed(distribution["replicas"], int),
+                    devices=tuple(_typed(d, str) for d in _typed(distribution["devices"], list)),
                 ),
-                replica_weights=tuple(values.get("replica_weights", ())),
+                replica_weights=tuple(
+                    _typed(w, str) for w in _typed(values.get("replica_weights", []), list)
+                ),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise RecordError(
                 f"a malformed training result ({type(error).__name__}: {error})"
             ) from None
+
+
+_CONFIG_TYPES: dict[str, type | tuple[type, ...]] = {
+    "epochs": int,
+    "batch_size": int,
+    "learning_rate": (int, float),
+    "schedule": str,
+    "warmup_epochs": (int, float),
+    "seed": int,
+    "validation_split": (int, float),
+    "train_size": (int, type(None)),
+}
+"""The JSON types of `TrainConfig`'s fields, as a stored record holds them."""
+
+
+def _typed(value: Any, types: type | tuple[type, ...]) -> Any:
+    """`value` if it is of `types` (a bool is no number), else a TypeError."""
+    if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+        raise TypeError(f"expected {types}, got {value!r}")
+    if not isinstance(value, types):
+        raise TypeError(f"expected {types}, got {value!r}")
+    return value
 
 
 def _schema1_images_per_epoch(config: TrainConfig, values: dict[str, Any]) -> int:

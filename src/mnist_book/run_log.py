@@ -64,23 +64,29 @@ class Event:
         return values
 
     @classmethod
-    def from_json(cls, values: dict[str, Any]) -> Event:
+    def from_json(cls, values: Any) -> Event:
         """The event `to_json` wrote; a ValueError for another version or a malformed line."""
-        if values.get("version") != VERSION:
+        version = values.get("version") if isinstance(values, dict) else None
+        if version != VERSION:
             raise ValueError(
-                f"A run-log event of version {values.get('version')!r}; this mnist-book reads "
-                f"{VERSION}. Was the page run by another mnist-book?"
+                f"A run-log event of version {version!r}; this mnist-book reads {VERSION}. "
+                "Was the page run by another mnist-book?"
             )
-        result = values.get("result")
-        return cls(
-            kind=values["kind"],
-            model=values["model"],
-            epoch=values.get("epoch"),
-            epochs=values.get("epochs"),
-            val_accuracy=values.get("val_accuracy"),
-            distribution=values.get("distribution"),
-            result=None if result is None else TrainingRecord.from_json(result),
-        )
+        try:
+            result = values.get("result")
+            return cls(
+                kind=values["kind"],
+                model=values["model"],
+                epoch=values.get("epoch"),
+                epochs=values.get("epochs"),
+                val_accuracy=values.get("val_accuracy"),
+                distribution=values.get("distribution"),
+                result=None if result is None else TrainingRecord.from_json(result),
+            )
+        except (KeyError, TypeError) as error:
+            raise ValueError(
+                f"A malformed run-log event ({type(error).__name__}: {error})"
+            ) from None
 
 
 def record(event: Event) -> None:

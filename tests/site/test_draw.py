@@ -13,16 +13,19 @@ import shutil
 import subprocess
 import sys
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from mnist_book import fetch, run_log, training
+from mnist_book import config, fetch, run_log, training
+from mnist_book.config import TrainConfig
 from mnist_book.export import ModelNotTrainedError
 from mnist_book.paths import CACHE_DIR_ENV, ORT_WEB_DIR_ENV, RUN_LOG_ENV
+from mnist_book.results import Distribution
 from mnist_book.site import draw, ort_web
 from mnist_book.site.page_cache import ExecutedPage
-from mnist_book.training import TrainConfig, train
+from mnist_book.training import train
 
 pytestmark = pytest.mark.slow
 
@@ -59,12 +62,12 @@ def pages(tmp_path_factory, mnist_dir):
 
         single = result("single_layer", TINY)
         # A data-parallel training's result: its model is not in the model cache.
-        spread = {
-            **{k: v for k, v in result("convnet", TINY).items() if k != "cache_key"},
-            "config": {**TINY.__dict__, "epochs": 3},
-            "epochs": 3,
-            "distribution": {"strategy": "mirrored", "description": "2 devices (CPU)"},
-        }
+        spread = replace(
+            result("convnet", TINY),
+            config=replace(TINY, epochs=3),
+            cache_key=None,
+            distribution=Distribution("mirrored", 1, 2, ("/device:CPU:0", "/device:CPU:1")),
+        )
         yield [
             ExecutedPage("a.py", Path("a.ipynb"), 1.0, [single]),
             ExecutedPage(
@@ -99,9 +102,9 @@ def test_every_cached_model_once_in_the_order_the_pages_trained_them(assets):
 
 def test_a_model_trained_with_its_recipe_is_offered_alone(pages, monkeypatch):
     # When a page trained convnet with its site recipe, shorter runs of it are left out.
-    monkeypatch.setitem(training.RECIPES, "convnet", OTHER)
+    monkeypatch.setitem(config.RECIPES, "convnet", OTHER)
     offered = draw.offered_results(pages)
-    assert [(r["name"], r["epochs"]) for r in offered] == [("single_layer", 1), ("convnet", 2)]
+    assert [(r.name, r.epochs) for r in offered] == [("single_layer", 1), ("convnet", 2)]
 
 
 def test_the_models_are_found_by_the_key_their_pages_trained_them_under(pages, monkeypatch):
@@ -112,16 +115,17 @@ def test_the_models_are_found_by_the_key_their_pages_trained_them_under(pages, m
         patch.setattr(training, "cache_key", lambda *args, **kwargs: "0" * 64)
         stale = draw.page_assets("draw.md", pages)
     assert [m["name"] for m in stale.manifest["models"]] == ["single_layer", "convnet", "convnet"]
-    cached = [r for page in pages for r in page.results if "distribution" not in r]
-    assert all(len(result["cache_key"]) == 64 for result in cached)
+    cached = [r for page in pages for r in page.results if r.distribution is None]
+    assert all(len(result.cache_key) == 64 for result in cached)
 
 
 def test_manifest_entries_come_from_the_results_and_the_exported_files(pages, assets):
-    results = {(r["name"], r["epochs"]): r for page in pages for r in page.results}
+    results = {(r.name, r.epochs): r for page in pages for r in page.results}
     for model in assets.manifest["models"]:
         result = results[(model["name"], model["epochs"])]
-        assert model["test_accuracy"] == result["test_accuracy"]
-        assert model["params"] == result["params"]
+        assert model["test_accuracy"] == result.test_accuracy
+        assert model["params"] == result.params
+        assert TrainConfig(**model["config"]) == result.config
         path = assets.files["draw/" + model["file"]]
         content = path.read_bytes()
         assert model["bytes"] == len(content)
@@ -200,7 +204,8 @@ plugins:
 """
 PAGE = """\
 # %%
-from mnist_book.training import TrainConfig, train
+from mnist_book.config import TrainConfig
+from mnist_book.training import train
 train("single_layer", TrainConfig(epochs=1, train_size=2_000)).test_accuracy
 """
 DRAW = """\

@@ -6,6 +6,11 @@ import time
 
 import pytest
 
+from mnist_book import run_log
+from mnist_book.config import TrainConfig
+from mnist_book.paths import RUN_LOG_ENV
+from mnist_book.results import TrainingRecord
+from mnist_book.run_log import Event
 from mnist_book.site.execution import PageExecutionError, execute_pages
 from mnist_book.site.page_cache import PageCache
 
@@ -23,25 +28,56 @@ def run(tmp_path, pages, timeout=60, workers=2):
     return executed, said
 
 
+RECORD = TrainingRecord(
+    name="m",
+    config=TrainConfig(epochs=1, train_size=2_000),
+    test_accuracy=0.5,
+    test_loss=1.5,
+    train_seconds=2.0,
+    params=7_850,
+    images_per_epoch=1_792,
+    history={"val_accuracy": [0.5], "seconds": [2.0]},
+    cache_key="ab" * 32,
+)
+
+
 def test_pages_run_in_parallel_report_progress_and_results(tmp_path):
+    # The kernel records what `RECORD` holds, as `training.train` would.
     trains = """\
     # %%
     from mnist_book import run_log
-    run_log.record("training", model="m", epochs=1)
-    run_log.record("epoch", model="m", epoch=1, epochs=1, val_accuracy=0.5)
-    run_log.record("result", name="m", test_accuracy=0.5, config={})
+    from mnist_book.config import TrainConfig
+    from mnist_book.results import TrainingRecord
+    from mnist_book.run_log import Event
+    run_log.record(Event(run_log.TRAINING, "m", epochs=1))
+    run_log.record(Event(run_log.EPOCH, "m", epoch=1, epochs=1, val_accuracy=0.5))
+    record = TrainingRecord(
+        name="m",
+        config=TrainConfig(epochs=1, train_size=2_000),
+        test_accuracy=0.5,
+        test_loss=1.5,
+        train_seconds=2.0,
+        params=7_850,
+        images_per_epoch=1_792,
+        history={"val_accuracy": [0.5], "seconds": [2.0]},
+        cache_key="ab" * 32,
+    )
+    run_log.record(Event(run_log.RESULT, "m", result=record))
     """
     executed, said = run(tmp_path, {"a.py": trains, "b.py": "# %%\nprint('b')\n"})
     assert list(executed) == ["a.py", "b.py"]
-    assert executed["a.py"].results == [{"name": "m", "test_accuracy": 0.5, "config": {}}]
+    assert executed["a.py"].results == [RECORD]
+    assert executed["b.py"].results == []
     assert "a.py: training m for 1 epochs" in said
     assert "a.py: m epoch 1/1, validation accuracy 50.00%" in said
+    assert "a.py: m test accuracy 50.00%" in said
     assert any(line.startswith("Executing b.py (running: ") for line in said)
     outputs = executed["b.py"].notebook.read_text()
     assert '"text": [\n     "b\\n"' in outputs or '"b\\n"' in outputs
 
     again, said = run(tmp_path, {"a.py": trains, "b.py": "# %%\nprint('b')\n"})
     assert all(page.from_cache for page in again.values()) and not said
+    assert again["a.py"].results == [RECORD]  # as the page's run log gave it
 
 
 def test_a_failing_cell_names_page_and_cell(tmp_path):
@@ -69,20 +105,27 @@ def test_a_hanging_cell_fails_at_the_timeout(tmp_path):
 
 def test_a_cell_that_trains_or_waits_its_turn_may_run_past_the_timeout(tmp_path):
     # 6 s in one cell with a 3 s timeout: 3.5 s waiting for a training turn, then epochs.
-    page = """\
+    # The kernel appends the events as `run_log.record` writes them, without importing
+    # mnist_book: its import (Keras's) would take the cell's whole timeout before any event.
+    waiting = json.dumps(Event(run_log.WAITING, "m").to_json())
+    epochs = [json.dumps(Event(run_log.EPOCH, "m", epoch=e, epochs=3).to_json()) for e in (1, 2, 3)]
+    page = f"""\
     # %%
-    import time
-    from mnist_book import run_log
-    run_log.record("waiting", model="m")
+    import os, time
+    def record(line):
+        with open(os.environ["{RUN_LOG_ENV}"], "a") as stream:
+            stream.write(line + "\\n")
+    record({waiting!r})
     time.sleep(3.5)
-    for epoch in range(1, 4):
-        run_log.record("epoch", model="m", epoch=epoch, epochs=3)
+    for line in {epochs!r}:
+        record(line)
         time.sleep(1)
     print("trained")
     """
     executed, said = run(tmp_path, {"page.py": page}, timeout=3)
     assert "trained" in executed["page.py"].notebook.read_text()
     assert "page.py: m waits for another training to finish" in said
+    assert "page.py: m epoch 3/3" in said
 
 
 def test_a_dead_kernel_is_reported_as_such(tmp_path):

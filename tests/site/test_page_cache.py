@@ -1,9 +1,13 @@
 """The execution cache: keyed on code cells and environment; prose edits reuse outputs."""
 
 import json
+from dataclasses import asdict
 
 import nbformat
+import pytest
 
+from mnist_book.config import TrainConfig
+from mnist_book.results import TrainingRecord
 from mnist_book.site.page_cache import PageCache, read_script
 
 SCRIPT = """\
@@ -12,6 +16,19 @@ SCRIPT = """\
 # %%
 print(6 * 7)
 """
+
+
+RECORD = TrainingRecord(
+    name="m",
+    config=TrainConfig(epochs=1, train_size=2_000),
+    test_accuracy=0.875,
+    test_loss=0.4,
+    train_seconds=2.5,
+    params=7_850,
+    images_per_epoch=1_792,
+    history={"loss": [0.4], "seconds": [2.5]},
+    cache_key="ab" * 32,
+)
 
 
 def executed(script_path):
@@ -33,12 +50,12 @@ def test_a_stored_page_is_found_again_and_a_prose_edit_keeps_its_outputs(tmp_pat
     script.write_text(SCRIPT)
     cache = PageCache(tmp_path / "cache", "env-1")
     assert cache.load("page.py", read_script(script)) is None
-    stored = cache.store("page.py", executed(script), 3.5, [{"name": "m"}])
+    stored = cache.store("page.py", executed(script), 3.5, [RECORD])
     assert cache.previous_seconds("page.py") == 3.5
 
     script.write_text(SCRIPT.replace("# # A page", "# # A page\n#\n# New prose."))
     page = cache.load("page.py", read_script(script))
-    assert page is not None and page.from_cache and page.results == [{"name": "m"}]
+    assert page is not None and page.from_cache and page.results == [RECORD]
     assert page.notebook == stored.notebook
     notebook = nbformat.read(page.notebook, as_version=4)
     assert "New prose." in notebook.cells[0].source
@@ -73,4 +90,45 @@ def test_an_unreadable_entry_is_a_miss(tmp_path):
     stored.notebook.with_suffix(".json").write_text(json.dumps({"seconds": 1.0}))  # no results
     assert cache.load("page.py", read_script(script)) is None
     stored.notebook.write_text("{not json")
+    assert cache.load("page.py", read_script(script)) is None
+
+
+@pytest.mark.parametrize(
+    "results",
+    [
+        [{**RECORD.to_json(), "schema": 99}],  # written by a newer mnist-book
+        [{**RECORD.to_json(), "test_accuracy": None}],
+        [{"name": "m"}],  # not a training result at all
+    ],
+    ids=["unknown schema", "malformed", "not a record"],
+)
+def test_an_entry_whose_results_cannot_be_read_is_executed_again(results, tmp_path):
+    script = tmp_path / "page.py"
+    script.write_text(SCRIPT)
+    cache = PageCache(tmp_path / "cache", "env")
+    stored = cache.store("page.py", executed(script), 1.0, [RECORD])
+    assert cache.load("page.py", read_script(script)).results == [RECORD]
+    meta = stored.notebook.with_suffix(".json")
+    meta.write_text(json.dumps({"seconds": 1.0, "results": results}))
+    assert cache.load("page.py", read_script(script)) is None
+
+
+def test_an_entry_of_the_unversioned_results_is_executed_again(tmp_path):
+    """Before records had a schema, a page's results were summaries without their history."""
+    script = tmp_path / "page.py"
+    script.write_text(SCRIPT)
+    cache = PageCache(tmp_path / "cache", "env")
+    stored = cache.store("page.py", executed(script), 1.0, [RECORD])
+    summary = {
+        "name": "m",
+        "test_accuracy": 0.875,
+        "test_loss": 0.4,
+        "epochs": 1,
+        "train_seconds": 2.5,
+        "params": 7_850,
+        "config": asdict(RECORD.config),
+        "cache_key": "ab" * 32,
+    }
+    meta = stored.notebook.with_suffix(".json")
+    meta.write_text(json.dumps({"seconds": 1.0, "results": [summary]}))
     assert cache.load("page.py", read_script(script)) is None

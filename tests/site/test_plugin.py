@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 import mnist_book
+from mnist_book.config import TrainConfig
+from mnist_book.site import report
 
 pytestmark = pytest.mark.slow
 
@@ -90,7 +92,7 @@ def test_page_output_results_and_cache(tmp_path):
     assert first.returncode == 0, first.stderr
     assert "computed 42" in page_html(site)
     assert "Executed 1 of 1 pages" in first.stderr
-    assert (site / "site" / "results.json").exists()
+    assert report.read_results((site / "site" / "results.json").read_text()) == []  # no training
     # The figure's light and dark images are files beside the page; the download has them inline.
     assert "base64" not in page_html(site)
     assert len(list((site / "site" / "page" / "figures").glob("*.png"))) == 2
@@ -143,7 +145,8 @@ def test_two_builds_at_once_share_the_caches_safely(tmp_path, isolated_cache):
         tmp_path / "site-root",
         """\
         # %%
-        from mnist_book.training import TrainConfig, train
+        from mnist_book.config import TrainConfig
+        from mnist_book.training import train
 
         result = train("single_layer", TrainConfig(epochs=1, batch_size=128, train_size=2_000))
         print("accuracy", result.test_accuracy)
@@ -166,6 +169,17 @@ def test_two_builds_at_once_share_the_caches_safely(tmp_path, isolated_cache):
     pages = [(tmp_path / f"out{i}" / "page" / "index.html").read_text() for i in (1, 2)]
     accuracies = [page.split("accuracy ")[1][:6] for page in pages]
     assert accuracies[0] == accuracies[1]
+    # Each build publishes the one training, as a record its results.json reads back as.
+    published = [
+        report.read_results((tmp_path / f"out{i}" / "results.json").read_text()) for i in (1, 2)
+    ]
+    assert published[0] == published[1]
+    (record,) = published[0]
+    assert (record.name, record.config) == (
+        "single_layer",
+        TrainConfig(epochs=1, batch_size=128, train_size=2_000),
+    )
+    assert all(f"accuracy {record.test_accuracy}" in page for page in pages)
     entries = list((isolated_cache / "models").iterdir())
     assert [entry.name.split("-")[0] for entry in entries if entry.is_dir()] == ["single_layer"]
     assert not [entry for entry in entries if entry.name.startswith(".tmp-")]

@@ -1,22 +1,26 @@
 """results.json and the tables the build fills in."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
+from mnist_book.config import TrainConfig
+from mnist_book.results import SCHEMA, Distribution, TrainingRecord
 from mnist_book.site import report
 from mnist_book.site.page_cache import ExecutedPage
 
 
 def result(name, accuracy, epochs=2):
-    return {
-        "name": name,
-        "test_accuracy": accuracy,
-        "test_loss": 0.1234,
-        "epochs": epochs,
-        "train_seconds": 12.3,
-        "params": 7850,
-        "config": {"epochs": epochs, "learning_rate": 0.001, "schedule": "constant"},
-    }
+    return TrainingRecord(
+        name=name,
+        config=TrainConfig(epochs=epochs, learning_rate=0.001, schedule="constant"),
+        test_accuracy=accuracy,
+        test_loss=0.1234,
+        train_seconds=12.3,
+        params=7850,
+        images_per_epoch=53_984,
+        history={"loss": [0.5] * epochs, "seconds": [6.15] * epochs},
+    )
 
 
 PAGES = [
@@ -26,15 +30,18 @@ PAGES = [
 
 
 def test_a_model_trained_by_several_pages_is_listed_once_in_page_order():
-    names = [entry["name"] for entry in report.model_results(PAGES)]
+    names = [entry.name for entry in report.model_results(PAGES)]
     assert names == ["m1", "m2"]
     other_config = ExecutedPage("c.py", Path("c.ipynb"), 1.0, [result("m1", 0.95, epochs=3)])
     assert len(report.model_results([*PAGES, other_config])) == 3
 
 
 def test_results_json_holds_models_and_build_information():
-    published = json.loads(report.results_json(PAGES))
+    text = report.results_json(PAGES)
+    published = json.loads(text)
     assert [entry["name"] for entry in published["models"]] == ["m1", "m2"]
+    assert all(entry["schema"] == SCHEMA for entry in published["models"])
+    assert report.read_results(text) == [result("m1", 0.9), result("m2", 0.99)]
     assert published["build"]["python"] and "numpy" in published["build"]["versions"]
     assert len(published["build"]["data_sha256"]) == 4
 
@@ -55,20 +62,24 @@ def test_build_info_lists_versions_and_checksums():
 
 
 def test_a_data_parallel_training_is_its_own_row_saying_where_it_ran():
-    workers = {
-        **result("m1", 0.9),
-        "distribution": {"strategy": "multi_worker", "description": "2 workers, 2 replicas (CPU)"},
-    }
+    devices = ("/job:worker/replica:0/task:0/device:CPU:0",)
+    workers = replace(result("m1", 0.9), distribution=Distribution("multi_worker", 2, 2, devices))
     pages = [*PAGES, ExecutedPage("d.py", Path("d.ipynb"), 1.0, [workers, workers])]
     listed = report.model_results(pages)
-    assert [entry.get("distribution") is not None for entry in listed] == [False, False, True]
+    assert [entry.distribution is not None for entry in listed] == [False, False, True]
     table = report.results_table(listed).splitlines()
     assert table[2].startswith("| `m1` | 90.00%")
     assert table[4].startswith("| `m1` on 2 workers, 2 replicas (CPU) | 90.00%")
+    # Published and read back, the distribution is still there.
+    assert report.read_results(report.results_json(pages))[2] == workers
 
 
 def test_two_trainings_of_a_model_are_told_apart_by_their_learning_rate():
-    cosine = {**result("m1", 0.95), "config": {"learning_rate": 0.003, "schedule": "cosine"}}
-    table = report.results_table([result("m1", 0.9), cosine]).splitlines()
+    first = result("m1", 0.9)
+    cosine = replace(
+        result("m1", 0.95),
+        config=replace(first.config, learning_rate=0.003, schedule="cosine"),
+    )
+    table = report.results_table([first, cosine]).splitlines()
     assert table[2].startswith("| `m1` | 90.00% | 0.1234 | 7,850 | 2 | 0.001 |")
     assert table[3].startswith("| `m1` | 95.00% | 0.1234 | 7,850 | 2 | 0.003, cosine |")

@@ -95,7 +95,7 @@ class PageCache:
             if text != path.read_text():  # the prose changed
                 write_atomically(path, text)
             return ExecutedPage(src_path, path, float(stored["seconds"]), results, True)
-        except (ValueError, KeyError, nbformat.ValidationError) as error:
+        except (ValueError, KeyError, TypeError, nbformat.ValidationError) as error:
             log.info(f"Re-executing {src_path}: its cache entry is unreadable ({error}).")
             return None
 
