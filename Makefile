@@ -5,6 +5,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every dependency's exact version, for Python 3.11 to 3.13, written from pyproject.toml by
+# uv (`make lock`): two machines installing on different days get the same libraries, so the
+# same model-cache keys and, training being deterministic, the same numbers.
+LOCK := requirements.lock
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --no-header --quiet
 
 # Offline data: point MNIST_BOOK_DATA_DIR at a directory holding the four MNIST .gz files.
 # Unset, a checkout with ../shared/data/mnist beside it uses that; otherwise the data is
@@ -17,22 +22,31 @@ endif
 
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help install test test-all test-browser site serve bench bench-build bench-draw bench-distributed bench-records lint format clean
+.PHONY: help install lock lock-check test test-all test-browser site serve bench bench-build bench-draw bench-distributed bench-records profile lint format clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "mnist-book needs Python 3.11 or newer (PYTHON=$(PYTHON))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	@# Environments made before the switch to `tensorflow` have `tensorflow-cpu`, which installs
 	@# the same files: remove it first, or the two would overwrite each other (pyproject.toml).
 	$(BIN)/python -m pip uninstall --quiet --yes tensorflow-cpu 2>/dev/null || true
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
-install: $(STAMP)  ## Create .venv and install the package with its docs and test tools.
+install: $(STAMP)  ## Create .venv and install the package with its docs and test tools, from the lock.
+
+lock: $(STAMP)  ## Write requirements.lock from pyproject.toml (keeping its versions where they still fit).
+	$(UV_COMPILE) -o $(LOCK)
+
+lock-check: $(STAMP)  ## Fail if requirements.lock is not what `make lock` writes from pyproject.toml.
+	@cp $(LOCK) $(VENV)/lock-check.txt
+	@$(UV_COMPILE) -o $(VENV)/lock-check.txt
+	@diff -u $(LOCK) $(VENV)/lock-check.txt || { echo "requirements.lock does not match pyproject.toml: run make lock"; exit 1; }
 
 test: $(STAMP)  ## Run the test suite.
 	$(BIN)/python -m pytest
@@ -52,6 +66,9 @@ bench: $(STAMP)  ## Seconds per epoch and samples per second for every model.
 bench-distributed: $(STAMP)  ## Samples per second: one process, two logical devices, two workers.
 	$(BIN)/python scripts/bench_distributed.py
 
+profile: $(STAMP)  ## Where an epoch's time goes, for every model (pipeline, augmentation, steps).
+	$(BIN)/python scripts/profile_epoch.py
+
 bench-records: $(STAMP)  ## The records chapter's single-model recipe on three seeds (~30 min).
 	$(BIN)/python scripts/bench_records.py
 
@@ -61,7 +78,7 @@ bench-build: $(STAMP)  ## Time cold, no-change, prose, page-code and package-edi
 bench-draw: $(STAMP)  ## The draw page in Chromium: ms per prediction, load to first prediction.
 	$(BIN)/python scripts/bench_draw.py
 
-lint: $(STAMP)  ## Ruff lint and format check; the GitHub workflows against their schema.
+lint: $(STAMP) lock-check  ## Ruff lint and format check; the lock; the GitHub workflows against their schema.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
