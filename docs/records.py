@@ -53,9 +53,10 @@ plotting.sample_grid(
 
 # %% [markdown]
 # The same network and training as on [the convnet page](convolutional-network.py), on
-# augmented digits:
+# augmented digits. (This chapter counts minutes: each of its training cells is tagged
+# `exclusive`, and the build runs it with the machine to itself.)
 
-# %%
+# %% tags=["exclusive"]
 baseline = train("convnet")
 augmented = train("convnet_augmented")
 
@@ -67,7 +68,7 @@ augmented = train("convnet_augmented")
 # the first large steps from wrecking the random initial weights) and then falls to 0
 # along a half cosine, so the last epochs settle into a minimum.
 
-# %%
+# %% tags=["exclusive"]
 cosine = TrainConfig(
     epochs=15,
     batch_size=128,
@@ -85,7 +86,7 @@ scheduled = train("convnet_augmented", cosine)
 # sees inputs of a steady size however the layers before it change, which tolerates the
 # higher learning rate. `convnet_bn` is the augmented convnet with it, trained as above:
 
-# %%
+# %% tags=["exclusive"]
 assert recipe("convnet_bn") == cosine
 normalised = train("convnet_bn")
 
@@ -113,7 +114,7 @@ plotting.sample_grid(
 # 40 epochs, warming up to a learning rate of 0.001 (chosen, like the rest of its recipe,
 # on the validation digits):
 
-# %%
+# %% tags=["exclusive"]
 longer = train("deeper_convnet")
 
 # %% [markdown]
