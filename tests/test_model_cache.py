@@ -7,6 +7,7 @@ from dataclasses import asdict, replace
 import filelock
 import numpy as np
 import pytest
+from made_records import made_record
 
 from mnist_book import model_cache
 from mnist_book._keras import keras
@@ -22,17 +23,7 @@ def _tiny_model() -> keras.Model:
 
 
 def _record(name: str = "tiny", config: TrainConfig = CONFIG) -> TrainingRecord:
-    return TrainingRecord(
-        name=name,
-        config=config,
-        test_accuracy=0.5,
-        test_loss=1.25,
-        train_seconds=3.0,
-        params=8,
-        images_per_epoch=54_000,
-        history={"loss": [1.0], "seconds": [3.0]},
-        cache_key="ab" * 32,
-    )
+    return made_record(name=name, config=config, images_per_epoch=config.images_per_epoch())
 
 
 def test_a_saved_entry_loads_back_with_the_same_result_and_weights(isolated_cache):
@@ -140,15 +131,16 @@ def test_an_entry_of_schema_1_still_loads(isolated_cache):
     entry.parent.mkdir(parents=True)
     model = _tiny_model()
     model_cache.save(entry, _record(), model)
-    old = {
+    new = _record()
+    old = {  # what TrainResult.stored() wrote
         "name": "tiny",
-        "test_accuracy": 0.5,
-        "test_loss": 1.25,
+        "test_accuracy": new.test_accuracy,
+        "test_loss": new.test_loss,
         "epochs": 1,
-        "train_seconds": 3.0,
-        "params": 8,
+        "train_seconds": new.train_seconds,
+        "params": new.params,
         "config": asdict(CONFIG),
-        "history": {"loss": [1.0], "seconds": [3.0]},
+        "history": new.history,
     }
     (entry / model_cache.RESULT_FILE).write_text(json.dumps(old))
 

@@ -5,11 +5,10 @@ import textwrap
 import time
 
 import pytest
+from made_records import RECORD
 
 from mnist_book import run_log
-from mnist_book.config import TrainConfig
 from mnist_book.paths import RUN_LOG_ENV
-from mnist_book.results import TrainingRecord
 from mnist_book.run_log import Event
 from mnist_book.site.execution import PageExecutionError, execute_pages
 from mnist_book.site.page_cache import PageCache
@@ -28,40 +27,16 @@ def run(tmp_path, pages, timeout=60, workers=2):
     return executed, said
 
 
-RECORD = TrainingRecord(
-    name="m",
-    config=TrainConfig(epochs=1, train_size=2_000),
-    test_accuracy=0.5,
-    test_loss=1.5,
-    train_seconds=2.0,
-    params=7_850,
-    images_per_epoch=1_792,
-    history={"val_accuracy": [0.5], "seconds": [2.0]},
-    cache_key="ab" * 32,
-)
-
-
 def test_pages_run_in_parallel_report_progress_and_results(tmp_path):
     # The kernel records what `RECORD` holds, as `training.train` would.
-    trains = """\
+    trains = f"""\
     # %%
     from mnist_book import run_log
-    from mnist_book.config import TrainConfig
     from mnist_book.results import TrainingRecord
     from mnist_book.run_log import Event
     run_log.record(Event(run_log.TRAINING, "m", epochs=1))
     run_log.record(Event(run_log.EPOCH, "m", epoch=1, epochs=1, val_accuracy=0.5))
-    record = TrainingRecord(
-        name="m",
-        config=TrainConfig(epochs=1, train_size=2_000),
-        test_accuracy=0.5,
-        test_loss=1.5,
-        train_seconds=2.0,
-        params=7_850,
-        images_per_epoch=1_792,
-        history={"val_accuracy": [0.5], "seconds": [2.0]},
-        cache_key="ab" * 32,
-    )
+    record = TrainingRecord.from_json({RECORD.to_json()!r})
     run_log.record(Event(run_log.RESULT, "m", result=record))
     """
     executed, said = run(tmp_path, {"a.py": trains, "b.py": "# %%\nprint('b')\n"})
