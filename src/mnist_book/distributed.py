@@ -7,9 +7,11 @@ share of the loss, an **all-reduce** sums the gradients across replicas, and eve
 applies the same sum to its copy: the copies stay identical, step after step.
 
 `train` trains any registered model under any strategy of `mnist_book.strategies` (local
-devices, or a cluster of workers), with the same `TrainConfig`, `TrainResult`, one line per
-epoch, run-log events and model cache as `mnist_book.training.train`, and a checkpoint
-after every epoch to resume from. `comparison` sets trainings side by side: throughput,
+devices, or a cluster of workers) exactly as `mnist_book.training.train` does with Keras's
+`model.fit`: the same images in the same order, the same steps and learning rate (all from
+`mnist_book.config`), the same `TrainResult`, epoch lines, run-log events and model cache;
+on one replica it ends with the same test results. It adds a checkpoint after every epoch
+to resume from. `comparison` sets trainings side by side: throughput,
 speed-up and scaling efficiency.
 
 Keras 3's `model.fit` fails under `MultiWorkerMirroredStrategy` (keras-team/keras#20585), so
