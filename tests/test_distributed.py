@@ -173,6 +173,9 @@ def test_a_data_parallel_warm_up_recipe_follows_trains_learning_rate_step_for_st
     assert len(rates) == 3 * (900 // 64)  # whole batches of the 900 fitted images
     assert rates[0] == 0.0 and max(rates) == pytest.approx(WARM_UP.learning_rate)  # warm-up
     assert schedule_of(spread.model) == rates
+    # The same images in the same order, steps and rates: on one replica, the same training.
+    assert (spread.test_loss, spread.test_accuracy) == (fitted.test_loss, fitted.test_accuracy)
+    assert spread.history["loss"] == pytest.approx(fitted.history["loss"], rel=1e-6)
 
 
 @pytest.mark.slow
