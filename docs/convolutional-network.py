@@ -95,9 +95,10 @@ plotting.prediction_grid(
 # %% [markdown]
 # Many of these are hard for a person too: a 4 that is nearly a 9, a 7 written like a 1.
 #
-# **Next:** [beyond 99.5 %](records.py) takes this network towards the published records,
-# one ingredient at a time; then [error analysis and comparison](error-analysis.py) puts
-# every model side by side.
+# **Next:** [what the networks learned](what-networks-learned.py) looks inside this
+# network; then [beyond 99.5 %](records.py) takes it towards the published records, one
+# ingredient at a time, and [error analysis and comparison](error-analysis.py) puts every
+# model side by side.
 #
 # **Try it:** [draw a digit](draw.md) and watch the convnet read your own handwriting, live,
 # beside the dense models.

@@ -13,6 +13,8 @@ anywhere else. The dark twin is drawn only then, from the same arguments, so a s
 only calls `savefig` does not pay for it. A figure changed after it was returned shows only
 its light variant, which could not be redrawn with the change. Both images carry the
 figure's `description` as their alt text.
+
+Two drawing helpers keep the figure modules alike: `show_digit` and `frame`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import contextvars
 import functools
 import html
 import io
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ParamSpec
@@ -31,6 +34,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from cycler import cycler
+from matplotlib.axes import Axes
 from matplotlib.colors import to_hex, to_rgb
 from matplotlib.figure import Figure
 
@@ -352,3 +356,20 @@ def description(figure: Figure) -> str:
 def describe(figure: Figure, text: str, title: str | None = None) -> None:
     """Set `figure`'s description (see `description`), after its `title` if it has one."""
     figure._mnist_book_description = f"{title}. {text}" if title else text
+
+
+def show_digit(ax: Axes, image: np.ndarray) -> None:
+    """Draw one digit in the style's `image.cmap`, from 28x28, 28x28x1 or a flat 784 array."""
+    pixels = np.asarray(image).squeeze()
+    if pixels.ndim == 1:
+        side = math.isqrt(pixels.size)
+        pixels = pixels.reshape(side, side)
+    ax.imshow(pixels)  # cmap=None: rcParams["image.cmap"], which the style sets
+
+
+def frame(ax: Axes, color: str, *, width: float) -> None:
+    """Draw all four sides of the axes' frame in `color`."""
+    for spine in ax.spines.values():
+        spine.set_visible(True)
+        spine.set_color(color)
+        spine.set_linewidth(width)

@@ -62,12 +62,12 @@ def _flatten() -> list[keras.layers.Layer]:
 
 def _convnet() -> list[keras.layers.Layer]:
     return [
-        layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Flatten(),
-        layers.Dropout(0.5),
+        layers.Conv2D(32, kernel_size=(3, 3), activation="relu", name="conv_1"),
+        layers.MaxPooling2D(pool_size=(2, 2), name="pool_1"),
+        layers.Conv2D(64, kernel_size=(3, 3), activation="relu", name="conv_2"),
+        layers.MaxPooling2D(pool_size=(2, 2), name="pool_2"),
+        layers.Flatten(name="flatten"),
+        layers.Dropout(0.5, name="dropout"),
         layers.Dense(10, activation="softmax", name="output"),
     ]
 
@@ -171,13 +171,13 @@ def _convnet_bn() -> list[keras.layers.Layer]:
 def _deeper_convnet() -> list[keras.layers.Layer]:
     return [
         *distortion(),
-        layers.Conv2D(32, kernel_size=(5, 5), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Conv2D(64, kernel_size=(5, 5), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Flatten(),
+        layers.Conv2D(32, kernel_size=(5, 5), activation="relu", name="conv_1"),
+        layers.MaxPooling2D(pool_size=(2, 2), name="pool_1"),
+        layers.Conv2D(64, kernel_size=(5, 5), activation="relu", name="conv_2"),
+        layers.MaxPooling2D(pool_size=(2, 2), name="pool_2"),
+        layers.Flatten(name="flatten"),
         layers.Dense(256, activation="relu", name="hidden"),
-        layers.Dropout(0.25),
+        layers.Dropout(0.25, name="dropout"),
         layers.Dense(10, activation="softmax", name="output"),
     ]
 

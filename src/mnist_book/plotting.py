@@ -29,7 +29,7 @@ from matplotlib.ticker import (
 )
 from matplotlib.transforms import Bbox
 
-from mnist_book.figure_style import current_theme, describe, figure_function
+from mnist_book.figure_style import current_theme, describe, figure_function, frame, show_digit
 
 if TYPE_CHECKING:
     from mnist_book.records import PublishedResult
@@ -55,7 +55,7 @@ def sample_grid(
     count = min(rows * cols, len(images))
     figure, axes = _image_grid(count, rows, cols, cell_size=(1.0, 1.15))
     for ax, image, label in zip(axes, images[:count], labels[:count], strict=True):
-        _show_digit(ax, image)
+        show_digit(ax, image)
         ax.set_title(str(label), fontsize=10, pad=3)
     if title:
         figure.suptitle(title)
@@ -248,7 +248,7 @@ def prediction_grid(
     for ax, index in zip(axes, shown, strict=True):
         predicted, true = int(probabilities[index].argmax()), int(labels[index])
         correct = predicted == true
-        _show_digit(ax, images[index])
+        show_digit(ax, images[index])
         ax.set_title(
             f"pred {predicted} ({probabilities[index, predicted]:.0%})\ntrue {true}",
             fontsize=9,
@@ -256,7 +256,7 @@ def prediction_grid(
             color=current_theme().correct if correct else current_theme().wrong,
         )
         if not correct:
-            _frame(ax, current_theme().wrong, width=2.5)
+            frame(ax, current_theme().wrong, width=2.5)
     guesses = probabilities[shown].argmax(axis=1) if len(shown) else np.array([], dtype=int)
     truth = np.asarray(labels)[shown]
     wrong = [f"a {t} read as {p}" for t, p in zip(truth, guesses, strict=True) if t != p]
@@ -371,7 +371,7 @@ def misclassified_gallery(
     figure, axes = _image_grid(len(indices), rows, cols, cell_size=(1.45, 1.45 + caption_height))
     for ax, index in zip(axes, indices, strict=True):
         true = int(labels[index])
-        _show_digit(ax, images[index])
+        show_digit(ax, images[index])
         if len(names) == 1:
             predicted = int(predictions_by_model[names[0]][index])
             color = current_theme().correct if predicted == true else current_theme().wrong
@@ -660,7 +660,7 @@ def _image_grid(
     for ax in axes[:count]:
         ax.set_xticks([])
         ax.set_yticks([])
-        _frame(ax, current_theme().frame, width=0.8)
+        frame(ax, current_theme().frame, width=0.8)
     for ax in axes[count:]:
         ax.set_axis_off()
     if count == 0:
@@ -668,23 +668,6 @@ def _image_grid(
             0.5, 0.5, "no images to show", ha="center", va="center", color=current_theme().muted
         )
     return figure, axes[:count]
-
-
-def _show_digit(ax: Axes, image: np.ndarray) -> None:
-    """Draw one digit in the style's `image.cmap`, from 28x28, 28x28x1 or a flat 784 array."""
-    pixels = np.asarray(image).squeeze()
-    if pixels.ndim == 1:
-        side = math.isqrt(pixels.size)
-        pixels = pixels.reshape(side, side)
-    ax.imshow(pixels)  # cmap=None: rcParams["image.cmap"], which the style sets
-
-
-def _frame(ax: Axes, color: str, *, width: float) -> None:
-    """Draw all four sides of the axes' frame in `color`."""
-    for spine in ax.spines.values():
-        spine.set_visible(True)
-        spine.set_color(color)
-        spine.set_linewidth(width)
 
 
 def _colormap(name: str) -> LinearSegmentedColormap:
