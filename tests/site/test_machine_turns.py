@@ -5,8 +5,11 @@ import json
 import textwrap
 
 import pytest
+from made_records import RECORD
 
-from mnist_book.site.execution import MachineTurns, execute_pages
+from mnist_book import run_log
+from mnist_book.run_log import Event
+from mnist_book.site.execution import MachineTurns, Watchdog, execute_pages
 from mnist_book.site.page_cache import PageCache
 
 
@@ -70,3 +73,27 @@ def test_an_exclusive_cell_runs_alone_in_a_build(tmp_path):
     start, end = spans.pop("b.py")
     for other_start, other_end in spans.values():
         assert other_end <= start or other_start >= end, "a cell ran beside the exclusive one"
+
+
+def test_a_cell_waiting_for_its_turn_is_not_hung_whatever_events_arrive_late():
+    """A build failed so: the previous cell's result event, read after the next cell had
+    started waiting for an exclusive cell to finish, restarted the watchdog's clock."""
+    watchdog = Watchdog()
+    watchdog.waiting_for_turn()
+    watchdog._last -= 3600  # an hour in the queue
+    watchdog.saw(Event(run_log.RESULT, "convnet", result=RECORD))  # read late
+    watchdog._last -= 3600
+    assert watchdog.quiet_seconds() == 0.0
+    watchdog.cell_started(cell=None, cell_index=3)  # its turn: the clock runs again
+    watchdog._last -= 5
+    assert 5 <= watchdog.quiet_seconds() < 60
+
+
+def test_a_page_waiting_for_another_pages_training_is_not_hung_until_its_next_event():
+    watchdog = Watchdog()
+    watchdog.saw(Event(run_log.WAITING, "convnet"))
+    watchdog._last -= 3600
+    assert watchdog.quiet_seconds() == 0.0
+    watchdog.saw(Event(run_log.EPOCH, "convnet", epoch=1, epochs=2))
+    watchdog._last -= 5
+    assert 5 <= watchdog.quiet_seconds() < 60

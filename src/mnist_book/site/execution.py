@@ -151,30 +151,40 @@ class Watchdog:
     """Tells a hung cell from a long one: how long the running cell has made no progress.
 
     Progress is a new cell or any run-log event of the page (a training starting, an epoch,
-    a result). While the page waits for another page's training (a "waiting" event, until
-    its next event), the clock stops: the cell is queued, not hung.
+    a result). The clock stops while the page waits for another page's training (a
+    "waiting" event, until its next event) and while its next cell waits for its turn on
+    the machine (`MachineTurns`): the page is queued, not hung.
     """
 
     def __init__(self) -> None:
         self.cell = -1
-        self._waiting = False
+        self._waiting_for_training = False
+        self._waiting_for_turn = False
         self._last = time.monotonic()
 
     def cell_started(self, cell: NotebookNode, cell_index: int, **_: Any) -> None:
-        """nbclient's ``on_cell_execute`` hook."""
-        self.cell, self._waiting, self._last = cell_index, False, time.monotonic()
+        """A cell starts running (it has its turn)."""
+        self.cell, self._last = cell_index, time.monotonic()
+        self._waiting_for_training = self._waiting_for_turn = False
 
     def waiting_for_turn(self) -> None:
-        """The next cell waits for its turn on the machine (`MachineTurns`): not hung."""
-        self._waiting = True
+        """The next cell waits for its turn on the machine (`MachineTurns`), until it starts.
+
+        Run-log events that arrive meanwhile (the previous cell's last ones, read late) do
+        not restart the clock.
+        """
+        self._waiting_for_turn = True
 
     def saw(self, event: run_log.Event) -> None:
         """A run-log event of the page (`progress.follow`'s ``on_event``)."""
-        self._waiting, self._last = event.kind == run_log.WAITING, time.monotonic()
+        self._waiting_for_training = event.kind == run_log.WAITING
+        self._last = time.monotonic()
 
     def quiet_seconds(self) -> float:
-        """Seconds since the last progress, 0 while waiting for a training turn."""
-        return 0.0 if self._waiting else time.monotonic() - self._last
+        """Seconds since the last progress, 0 while the page waits for a training or a turn."""
+        if self._waiting_for_training or self._waiting_for_turn:
+            return 0.0
+        return time.monotonic() - self._last
 
     async def until_stalled(self, timeout: float) -> None:
         """Return once the running cell has made no progress for `timeout` seconds."""
