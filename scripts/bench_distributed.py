@@ -37,7 +37,7 @@ def run_setup(setup: str) -> dict:
     else:
         result = launch.train_on_local_workers("convnet", config, workers=2, **quiet)
     seconds = result.history["seconds"][-1]
-    images = result.history["images"][-1]
+    images = result.record.images_per_epoch
     return {
         "setup": setup,
         "replicas": result.distribution.replicas,

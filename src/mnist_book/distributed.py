@@ -282,7 +282,8 @@ def _fit_distributed(
     """
     (x_train, y_train), (x_test, y_test) = load_mnist()
     (x_fit, y_fit), (x_val, y_val) = config.split(x_train, y_train)
-    x_fit, y_fit = prepare_images(name, x_fit), y_fit.astype(np.int32)
+    # In memory once, as tensors: each epoch's batches are gathered from them by index.
+    x_fit, y_fit = tf.constant(prepare_images(name, x_fit)), tf.constant(y_fit.astype(np.int32))
     x_val = prepare_images(name, x_val)
     steps = config.steps_per_epoch(len(x_fit))
     keras.utils.set_random_seed(config.seed)
@@ -371,12 +372,16 @@ def _training_steps(
 
 def _epoch_batches(
     strategy: tf.distribute.Strategy,
-    images: np.ndarray,
-    labels: np.ndarray,
+    images: tf.Tensor,
+    labels: tf.Tensor,
     config: TrainConfig,
     epoch: int,
 ) -> Any:
-    """This worker's per-replica batches of `epoch`, as a distributed dataset."""
+    """This worker's per-replica batches of `epoch`, as a distributed dataset.
+
+    The batches are gathered by index from `images` and `labels`, which stay in memory: an
+    epoch copies nothing but its batches.
+    """
     order = config.epoch_order(epoch, len(images))
     replicas = strategy.num_replicas_in_sync
 
@@ -384,11 +389,12 @@ def _epoch_batches(
         per_replica = context.get_per_replica_batch_size(config.batch_size)
         local = replicas // context.num_input_pipelines  # replicas on this worker
         return (
-            tf.data.Dataset.from_tensor_slices((images[order], labels[order]))
+            tf.data.Dataset.from_tensor_slices(order)
             .batch(per_replica)  # step s, replica r: batch s * replicas + r
             .batch(local)  # the batches of one worker's replicas for one step
             .shard(context.num_input_pipelines, context.input_pipeline_id)
             .unbatch()
+            .map(lambda index: (tf.gather(images, index), tf.gather(labels, index)))
             .prefetch(2)
         )
 
