@@ -20,11 +20,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from made_records import made_record
 
 from mnist_book import distributed, launch, run_log, strategies, training
 from mnist_book.config import TrainConfig
 from mnist_book.paths import RUN_LOG_ENV
-from mnist_book.results import Distribution, TrainingRecord
+from mnist_book.results import Distribution
 
 SMALL = TrainConfig(epochs=2, batch_size=64, train_size=3_000)
 MARKER_ENV = "MNIST_BOOK_TEST_MARKER"
@@ -122,13 +123,9 @@ def test_the_distribution_makes_its_own_cache_key():
 def test_comparison_measures_throughput_against_the_first_row():
     def trained(seconds, replicas=None):
         spread = Distribution("mirrored", 1, replicas, ("/device:CPU:0",)) if replicas else None
-        record = TrainingRecord(
+        record = made_record(
             name="convnet",
             config=SMALL,
-            test_accuracy=0.95,
-            test_loss=0.2,
-            train_seconds=9.0,
-            params=1,
             images_per_epoch=SMALL.images_per_epoch(),
             history={"seconds": seconds},
             distribution=spread,
