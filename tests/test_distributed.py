@@ -7,7 +7,6 @@ them is still alive (`no_orphans`).
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from made_records import made_record
+from worker_processes import MARKER_ENV, marked_processes, worker_pid
 
 from mnist_book import distributed, launch, run_log, strategies, training
 from mnist_book.config import TrainConfig
@@ -28,35 +28,6 @@ from mnist_book.paths import RUN_LOG_ENV
 from mnist_book.results import Distribution
 
 SMALL = TrainConfig(epochs=2, batch_size=64, train_size=3_000)
-MARKER_ENV = "MNIST_BOOK_TEST_MARKER"
-
-
-def marked_processes(marker: str) -> dict[int, dict[str, str]]:
-    """The live processes whose environment carries `marker`: pid -> environment."""
-    found = {}
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or int(proc.name) == os.getpid():
-            continue
-        try:
-            raw = (proc / "environ").read_bytes()
-            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        env = dict(
-            item.split("=", 1) for item in raw.decode(errors="replace").split("\0") if "=" in item
-        )
-        if env.get(MARKER_ENV) == marker and state != "Z":
-            found[int(proc.name)] = env
-    return found
-
-
-def worker_pid(marker: str, index: int) -> int:
-    """The pid of worker `index` among the processes carrying `marker`."""
-    for pid, env in marked_processes(marker).items():
-        config = json.loads(env.get("TF_CONFIG", "{}"))
-        if config.get("task", {}).get("index") == index:
-            return pid
-    raise AssertionError(f"no worker {index} is running")
 
 
 @pytest.fixture
@@ -375,7 +346,7 @@ def test_a_failing_worker_fails_the_build_naming_page_and_cell_and_leaves_no_wor
         "site_name: test\nnav:\n  - Page: page.py\nplugins:\n  - mnist-book:\n"
         "      cell_timeout: 300\n  - mkdocs-jupyter:\n      execute: false\n"
     )
-    helpers = Path(__file__).resolve()
+    helpers = Path(__file__).with_name("worker_processes.py")
     page = f"""\
     # %%
     import importlib.util, os, signal
