@@ -22,7 +22,7 @@ endif
 
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help install lock lock-check test test-all test-browser site serve bench bench-build bench-draw bench-distributed bench-records profile lint format clean
+.PHONY: help install lock lock-check test test-all test-browser site serve publish-cache bench bench-build bench-draw bench-distributed bench-records profile lint format clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ test-browser: $(STAMP)  ## Drive the built site/ in headless Chromium (after mak
 
 site: $(STAMP)  ## Build the static site into site/ (executes every tutorial).
 	$(BIN)/mkdocs build --strict
+
+publish-cache: $(STAMP)  ## Write the last build's pages, models and exports as site/cache/ (after make site).
+	$(BIN)/mnist-book publish-cache site/cache
 
 serve: $(STAMP)  ## Build, serve on http://127.0.0.1:8000/mnist-book/ and rebuild on every edit.
 	$(BIN)/mkdocs serve --livereload

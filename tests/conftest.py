@@ -6,12 +6,21 @@ from pathlib import Path
 import pytest
 
 from mnist_book.data import MNIST_FILES
-from mnist_book.paths import CACHE_DIR_ENV, DATA_DIR_ENV
+from mnist_book.paths import (
+    CACHE_DIR_ENV,
+    DATA_DIR_ENV,
+    PUBLISHED_CACHE_DIR_ENV,
+    PUBLISHED_CACHE_ENV,
+)
 
 SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
 if not os.environ.get(DATA_DIR_ENV) and (SHARED_MNIST / "SHA256SUMS").is_file():
     os.environ[DATA_DIR_ENV] = str(SHARED_MNIST)
+
+# The tests never look up the published cache, unless one sets it up (on 127.0.0.1).
+os.environ[PUBLISHED_CACHE_ENV] = ""
+os.environ.pop(PUBLISHED_CACHE_DIR_ENV, None)
 
 
 @pytest.fixture(scope="session")

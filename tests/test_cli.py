@@ -246,3 +246,11 @@ def test_every_training_setting_is_an_option():
     # Unless given, an option leaves the recipe's value alone.
     args = parser.parse_args(["train", "single_layer"])
     assert all(getattr(args, field.name) is None for field in fields(TrainConfig))
+
+
+def test_publish_cache_without_a_build_says_to_build_first(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["publish-cache", str(tmp_path / "out"), "--pages", str(tmp_path / "pages")])
+    assert exit_info.value.code == 2
+    assert "No executed page in" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -11,11 +11,12 @@ import onnx
 import onnxruntime
 import pytest
 
-from mnist_book import export, training
+from mnist_book import cli, export, training
 from mnist_book.config import TrainConfig
 from mnist_book.data import load_mnist
 from mnist_book.models import MODEL_NAMES, get_spec, prepare_images
-from mnist_book.paths import CACHE_DIR_ENV
+from mnist_book.paths import CACHE_DIR_ENV, PUBLISHED_CACHE_DIR_ENV
+from mnist_book.site.page_cache import PageCache, environment_fingerprint, read_script
 from mnist_book.training import train
 
 pytestmark = pytest.mark.slow
@@ -126,3 +127,36 @@ def test_load_cached_returns_the_training_or_none(trained, isolated_cache):
         result.model.get_weights(), loaded.model.get_weights(), strict=True
     ):
         np.testing.assert_array_equal(trained_weights, loaded_weights)
+
+
+def test_a_build_published_elsewhere_trains_and_exports_nothing_here(
+    tmp_path, mnist_dir, monkeypatch, capsys
+):
+    """One machine builds and publishes (`mnist-book publish-cache`); another only downloads."""
+    elsewhere, here, published = tmp_path / "elsewhere", tmp_path / "here", tmp_path / "published"
+    monkeypatch.setenv(CACHE_DIR_ENV, str(elsewhere))
+    result = train("single_layer", TINY, log=lambda line: None)
+    onnx_bytes = export.exported_onnx("single_layer", TINY).path.read_bytes()
+    pages = PageCache(elsewhere / "pages", environment_fingerprint())
+    script = tmp_path / "page.py"
+    script.write_text("# %%\nprint('trained')\n")
+    pages.store("page.py", read_script(script), 1.0, [result.record])
+    assert cli.main(["publish-cache", str(published), "--pages", str(elsewhere / "pages")]) == 0
+    assert "Published 3 entries" in capsys.readouterr().out
+
+    monkeypatch.setenv(CACHE_DIR_ENV, str(here))
+    monkeypatch.setenv(PUBLISHED_CACHE_DIR_ENV, str(published))
+    monkeypatch.setattr(training, "_train_and_evaluate", _never("trained"))
+    monkeypatch.setattr(export, "to_onnx", _never("exported"))
+    loaded = train("single_layer", TINY, log=lambda line: None)
+    assert loaded.from_cache and loaded.record == result.record
+    assert export.exported_onnx("single_layer", TINY).path.read_bytes() == onnx_bytes
+    page = PageCache(here / "pages", environment_fingerprint()).load("page.py", read_script(script))
+    assert page is not None and page.results == [result.record]
+
+
+def _never(what: str):
+    def fail(*args, **kwargs):
+        raise AssertionError(f"a model was {what} here")
+
+    return fail

@@ -5,6 +5,8 @@
   data-parallel with ``--devices N`` (local GPUs or logical CPUs), ``--workers N`` (local
   worker processes) or ``--cluster`` (one worker of a cluster, from ``TF_CONFIG`` or Slurm).
 - ``mnist-book results``: the site's models as the trained-model cache holds them (never trains).
+- ``mnist-book publish-cache DIR``: a finished build's pages, models and exports as a
+  published cache (`mnist_book.published_cache`).
 
 Keras takes seconds to import, so it is imported inside the subcommands that need it:
 ``mnist-book --help`` and ``mnist-book data`` never import it.
@@ -188,6 +190,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     results_parser.add_argument("--json", action="store_true", help="print JSON instead")
     results_parser.set_defaults(run=_run_results, command_parser=results_parser)
+
+    publish_parser = commands.add_parser(
+        "publish-cache",
+        help="write a finished build's pages, models and ONNX exports as a published cache",
+        description=(
+            "Write the published cache of the last build into DIRECTORY: one archive per "
+            "executed page, trained model and ONNX export, named by its cache key, and "
+            "manifest.json with their sizes and sha256 sums. Serve DIRECTORY as cache/ beside "
+            f"the site, or point {paths.PUBLISHED_CACHE_DIR_ENV} (offline) or "
+            f"{paths.PUBLISHED_CACHE_ENV} (its address) at it."
+        ),
+    )
+    publish_parser.add_argument("directory", type=Path, help="where to write it (site/cache)")
+    publish_parser.add_argument(
+        "--pages",
+        type=Path,
+        default=None,
+        help="the build's page cache (default: the plugin's, .cache/mnist-book/pages)",
+    )
+    publish_parser.set_defaults(run=_run_publish_cache, command_parser=publish_parser)
     return parser
 
 
@@ -318,6 +340,24 @@ def _run_results(args: argparse.Namespace) -> int:
         print(json.dumps({"cache_dir": str(models_dir), "models": models}, indent=2))
     else:
         print(_results_table(records, models_dir))
+    return 0
+
+
+def _run_publish_cache(args: argparse.Namespace) -> int:
+    from mnist_book import published_cache
+    from mnist_book.site import cache_publishing, page_cache
+
+    pages = args.pages or Path(page_cache.DEFAULT_DIR)
+    try:
+        entries = cache_publishing.build_entries(pages)
+    except cache_publishing.NothingToPublishError as error:
+        args.command_parser.error(str(error))
+    manifest = published_cache.publish(entries, args.directory)
+    size = sum(entry.bytes for entry in manifest.entries.values())
+    print(
+        f"Published {len(manifest.entries)} entries ({size / 1e6:.1f} MB) to {args.directory}: "
+        + ", ".join(sorted({name.split("/")[0] for name in manifest.entries}))
+    )
     return 0
 
 

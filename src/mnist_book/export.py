@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from mnist_book import models, paths, training
+from mnist_book import models, paths, published_cache, training
 from mnist_book._keras import keras, tensorflow
 from mnist_book.cache_identity import code_fingerprint
 from mnist_book.config import TrainConfig, recipe
@@ -129,9 +129,8 @@ def exported_onnx(
     """
     config = config or recipe(name)
     training_key = training_key or training.cache_key(name, config)
-    key = _export_key(training_key)
-    path = paths.cache_dir() / "onnx" / f"{name}-{key[:20]}.onnx"
-    if not path.is_file():
+    path = export_path(name, training_key)
+    if not path.is_file() and not published_cache.restore(path, published_name(path)):
         result = training.load_cached(name, config, key=training_key)
         if result is None:
             raise ModelNotTrainedError(
@@ -143,6 +142,16 @@ def exported_onnx(
             )
         _write_atomically(path, to_onnx(result.model))
     return read_onnx_model(path)
+
+
+def export_path(name: str, training_key: str) -> Path:
+    """Where the ONNX cache keeps the export of model `name`'s training `training_key`."""
+    return paths.cache_dir() / "onnx" / f"{name}-{_export_key(training_key)[:20]}.onnx"
+
+
+def published_name(path: Path) -> str:
+    """The name in the published cache of the export at `path`."""
+    return f"onnx/{path.name}"
 
 
 def _export_key(training_key: str) -> str:

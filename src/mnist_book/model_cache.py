@@ -23,7 +23,7 @@ from pathlib import Path
 
 import filelock
 
-from mnist_book import paths
+from mnist_book import paths, published_cache
 from mnist_book._keras import keras
 from mnist_book.config import TrainConfig
 from mnist_book.results import TrainingRecord
@@ -41,7 +41,17 @@ def models_dir() -> Path:
 
 def entry(name: str, key: str) -> Path:
     """The entry of a training of model `name` whose cache key is `key`."""
-    return models_dir() / f"{name}-{key[:20]}"
+    return models_dir() / entry_name(name, key)
+
+
+def entry_name(name: str, key: str) -> str:
+    """The name of that entry's directory: the model's and the start of its key."""
+    return f"{name}-{key[:20]}"
+
+
+def published_name(entry: Path) -> str:
+    """The name of `entry` in the published cache (`mnist_book.published_cache`)."""
+    return f"models/{entry.name}"
 
 
 def entry_lock(
@@ -98,16 +108,19 @@ def stored_record(entry: Path) -> TrainingRecord | None:
 def load(entry: Path, name: str, config: TrainConfig) -> tuple[TrainingRecord, keras.Model] | None:
     """The result and model stored in `entry`, a training of `name` with `config`.
 
-    None if there is no such entry. An entry that cannot be read (another schema, a field
+    A missing entry is looked up in the published cache (`mnist_book.published_cache`);
+    None if it is not there either. An entry that cannot be read (another schema, a field
     missing, a broken model file) or that holds another training is deleted with a warning
     (the caller retrains). The model loads in Keras's safe mode: an entry is data, never code.
     """
-    if not entry.exists():
+    if not entry.exists() and not published_cache.restore(entry, published_name(entry)):
         return None
     try:
         record = TrainingRecord.from_json(json.loads((entry / RESULT_FILE).read_text()))
         if record.name != name or record.config != config:
             raise ValueError("the stored name or config does not match its key")
+        if record.cache_key is not None and entry.name != entry_name(name, record.cache_key):
+            raise ValueError("the stored cache key is not the entry's")
         return record, keras.saving.load_model(entry / MODEL_FILE, safe_mode=True)
     except Exception as error:  # any unreadable entry is retrained, never trusted
         warnings.warn(

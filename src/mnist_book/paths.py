@@ -12,6 +12,14 @@ A third names a local copy of the draw page's browser runtime, for building the 
 - ``MNIST_BOOK_ORT_WEB_DIR``: a directory holding the onnxruntime-web release tarball
   (`mnist_book.site.ort_web`). When it is set, the tarball is read from there, never downloaded.
 
+Two more say where to look for the published cache (`mnist_book.published_cache`) on a miss,
+before training a model or executing a page:
+
+- ``MNIST_BOOK_PUBLISHED_CACHE``: its address (default `PUBLISHED_CACHE_URL`, ``cache/`` beside
+  the published site); set it empty to turn the lookup off.
+- ``MNIST_BOOK_PUBLISHED_CACHE_DIR``: a local copy of it, for offline use; when it is set,
+  nothing is downloaded.
+
 The site build sets one more, ``MNIST_BOOK_RUN_LOG``, for the pages it executes: a file to
 which every `mnist_book.training.train` call appends its result as a JSON line.
 """
@@ -27,6 +35,11 @@ DATA_DIR_ENV = "MNIST_BOOK_DATA_DIR"
 CACHE_DIR_ENV = "MNIST_BOOK_CACHE_DIR"
 RUN_LOG_ENV = "MNIST_BOOK_RUN_LOG"
 ORT_WEB_DIR_ENV = "MNIST_BOOK_ORT_WEB_DIR"
+PUBLISHED_CACHE_ENV = "MNIST_BOOK_PUBLISHED_CACHE"
+PUBLISHED_CACHE_DIR_ENV = "MNIST_BOOK_PUBLISHED_CACHE_DIR"
+
+PUBLISHED_CACHE_URL = "https://mnist-book.github.io/mnist-book/cache/"
+"""Where the workflow publishes the cache from main: ``cache/`` beside the site (`site_url`)."""
 
 
 def cache_dir() -> Path:

@@ -193,14 +193,13 @@ def load_cached(
 ) -> TrainResult | None:
     """The cached training of `name` with `config` (default: its recipe), loaded; else None.
 
-    Never trains: returns None unless the cache holds a readable entry for exactly this
-    training (an unreadable one is discarded with a warning, as `train` would). `key` is
+    Never trains: returns None unless the cache (or the published cache) holds a readable
+    entry for exactly this training (an unreadable one is discarded with a warning, as
+    `train` would). `key` is
     its cache key when known (a page's result carries it), else computed here.
     """
     config = config or recipe(name)
     entry = model_cache.entry(name, key or cache_key(name, config))
-    if not entry.exists():
-        return None
     with model_cache.entry_lock(entry):
         return load_entry(entry, name, config)
 

@@ -7,6 +7,8 @@ import nbformat
 import pytest
 from made_records import made_record
 
+from mnist_book import published_cache
+from mnist_book.paths import PUBLISHED_CACHE_DIR_ENV
 from mnist_book.site.page_cache import PageCache, read_script
 
 SCRIPT = """\
@@ -121,3 +123,26 @@ def test_an_entry_of_the_unversioned_results_is_executed_again(tmp_path):
     meta = stored.notebook.with_suffix(".json")
     meta.write_text(json.dumps({"seconds": 1.0, "results": [summary]}))
     assert cache.load("page.py", read_script(script)) is None
+
+
+def test_a_page_executed_elsewhere_is_taken_from_the_published_cache(tmp_path, monkeypatch):
+    """Another machine's build published its pages; this one executes nothing."""
+    script = tmp_path / "page.py"
+    script.write_text(SCRIPT)
+    elsewhere = PageCache(tmp_path / "elsewhere", "env-1")
+    elsewhere.store("page.py", executed(script), 3.5, [RECORD])
+    manifest = published_cache.publish(elsewhere.published_entries(), tmp_path / "published")
+    monkeypatch.setenv(PUBLISHED_CACHE_DIR_ENV, str(tmp_path / "published"))
+    here = PageCache(tmp_path / "here", "env-1")
+    script.write_text(SCRIPT.replace("6 * 7", "6 * 8"))
+    assert here.load("page.py", read_script(script)) is None  # not published
+    here.store("page.py", executed(script), 1.0, [])  # executed here instead
+    script.write_text(SCRIPT)
+    (tmp_path / "elsewhere").rename(tmp_path / "gone")
+
+    page = here.load("page.py", read_script(script))
+
+    assert page is not None and page.from_cache and page.results == [RECORD]
+    assert nbformat.read(page.notebook, as_version=4).cells[1].outputs[0].text == "42\n"
+    assert list(here.published_entries()) == list(manifest.entries)  # the older one is gone
+    assert here.stored_results(page.notebook.parent) == [RECORD]

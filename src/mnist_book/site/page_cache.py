@@ -8,7 +8,8 @@ into the stored outputs, and nothing is executed.
 Each page has a directory in the cache with one entry per key: the executed ``.ipynb`` and a
 ``.json`` beside it with the seconds it took and the results of the models it trained
 (`mnist_book.results.TrainingRecord`; an entry whose records this code cannot read is
-executed again). Only the latest entry of a page is kept.
+executed again). Only the latest entry of a page is kept. A missing entry is looked up in the
+published cache (`mnist_book.published_cache`) before the page is executed.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import nbformat
 from mkdocs.plugins import get_plugin_logger
 
 import mnist_book
-from mnist_book import data
+from mnist_book import data, published_cache
 from mnist_book.results import TrainingRecord
 
 log = get_plugin_logger(__name__)
@@ -57,17 +58,31 @@ def read_script(path: str | os.PathLike[str]) -> Any:
     return notebook
 
 
+INSTALLERS = frozenset({"pip", "setuptools", "wheel"})
+"""Packages that install the environment but are not in the lock: no page depends on them."""
+
+
 def environment_fingerprint() -> str:
-    """A hash of what every page's output depends on besides the page itself."""
+    """A hash of what every page's output depends on besides the page itself.
+
+    That is the `mnist_book` source, the MNIST checksums and the version of every installed
+    library but the installers: two environments installed from the lock agree.
+    """
     package = Path(mnist_book.__file__).parent
     digest = hashlib.sha256()
     for source in sorted(package.rglob("*.py")):
         digest.update(source.relative_to(package).as_posix().encode() + source.read_bytes())
     versions = sorted(
-        f"{dist.metadata['Name']}=={dist.version}" for dist in importlib.metadata.distributions()
+        f"{dist.metadata['Name']}=={dist.version}"
+        for dist in importlib.metadata.distributions()
+        if dist.metadata["Name"].lower() not in INSTALLERS
     )
     digest.update(json.dumps([versions, data.data_checksums()]).encode())
     return digest.hexdigest()
+
+
+DEFAULT_DIR = ".cache/mnist-book/pages"
+"""Where the build keeps executed pages, relative to ``mkdocs.yml`` (the plugin's `cache_dir`)."""
 
 
 class PageCache:
@@ -85,7 +100,8 @@ class PageCache:
         """
         path = self._notebook_path(src_path, notebook)
         meta = path.with_suffix(".json")
-        if not (path.exists() and meta.exists()):
+        stored_here = path.exists() and meta.exists()
+        if not stored_here and (path.parent.exists() or not self._restore(path.parent)):
             return None
         try:
             stored = json.loads(meta.read_text())
@@ -120,6 +136,29 @@ class PageCache:
             except (OSError, ValueError, KeyError):
                 continue
         return 0.0
+
+    def published_entries(self) -> dict[str, Path]:
+        """Every page's latest entry, by its name in the published cache."""
+        entries = sorted(path.parent for path in self.directory.glob("*/*/*.ipynb"))
+        return {self._published_name(entry): entry for entry in entries}
+
+    def stored_results(self, entry: Path) -> list[TrainingRecord]:
+        """The results of the models the page in `entry` trained (or loaded)."""
+        (meta,) = entry.glob("*.json")
+        stored = json.loads(meta.read_text())
+        return [TrainingRecord.from_json(result) for result in stored["results"]]
+
+    def _restore(self, entry: Path) -> bool:
+        """Fetch the executed page `entry` from the published cache, making it the latest."""
+        if not published_cache.restore(entry, self._published_name(entry)):
+            return False
+        for stale in entry.parent.iterdir():
+            if stale != entry:
+                shutil.rmtree(stale, ignore_errors=True)
+        return True
+
+    def _published_name(self, entry: Path) -> str:
+        return f"pages/{entry.parent.name}/{entry.name}"
 
     def _key(self, notebook: Any) -> str:
         code = json.dumps([cell.source for cell in notebook.cells if cell.cell_type == "code"])

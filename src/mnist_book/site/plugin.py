@@ -29,6 +29,7 @@ from mnist_book.site import (
     figures,
     links,
     notebook_html,
+    page_cache,
     report,
 )
 from mnist_book.site.execution import PageExecutionError, execute_pages
@@ -41,7 +42,7 @@ class PluginConfig(config_options.Config):
     # Seconds a cell may run without progress (a finished epoch, say) before it counts as hung.
     cell_timeout = config_options.Type(int, default=600)
     workers = config_options.Type(int, default=2)
-    cache_dir = config_options.Type(str, default=".cache/mnist-book/pages")
+    cache_dir = config_options.Type(str, default=page_cache.DEFAULT_DIR)
     # The "draw a digit" page (docs/ path): its models and runtime are published beside it.
     draw_page = config_options.Optional(config_options.Type(str))
 
