@@ -458,6 +458,14 @@ def test_only_pages_and_assets_are_published() -> None:
     assert not [name for name in published if name.endswith((".toml", ".cfg", ".ini"))]
 
 
+def test_a_built_site_has_no_page_still_executing() -> None:
+    """Only `mkdocs serve` shows a page before it has executed (mnist_book.site.pending)."""
+    from mnist_book.site import background, pending
+
+    assert not (SITE / background.PROGRESS_FILE).exists()
+    assert not [path for path in SITE.rglob("*.html") if pending.BANNER_CLASS in path.read_text()]
+
+
 # --- the draw page ------------------------------------------------------------------------------
 
 DRAW = "draw/"

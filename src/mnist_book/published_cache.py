@@ -98,16 +98,16 @@ def restore(entry: Path, name: str) -> bool:
     """Put the published entry `name` (``models/convnet-<key>``) at `entry`, if there is one.
 
     True when it was found, verified and unpacked into place; False otherwise, with a one-line
-    warning when the published cache or the entry is unusable (never when the lookup is off
-    or the entry is simply not published).
+    warning when the entry is unusable, or (once per process) the published cache itself;
+    quietly when the lookup is off or the entry is simply not published.
     """
     where = location()
     if where is None:
         return False
+    manifest = _manifest(where)
+    if manifest is None:
+        return False
     try:
-        manifest = _manifest(where)
-        if isinstance(manifest, PublishedCacheError):
-            raise manifest
         published = manifest.entries.get(name)
         if published is None:
             return False
@@ -208,17 +208,23 @@ def _check_member(member: tarfile.TarInfo, top: str) -> None:
 
 
 @lru_cache(maxsize=4)
-def _manifest(where: str | Path) -> Manifest | PublishedCacheError:
-    """The manifest at `where`, or why it cannot be read: asked once per process.
+def _manifest(where: str | Path) -> Manifest | None:
+    """The manifest at `where`, read once per process; None, after one warning, if it cannot be.
 
-    So a published cache that is down or hangs costs one wait, not one per entry.
+    So a published cache that is down or hangs costs one wait and one warning, not one per entry.
     """
     try:
-        return Manifest.from_json(json.loads(_read(where, MANIFEST, limit=None)))
-    except ValueError as error:
-        return PublishedCacheError(f"its manifest is not JSON ({error})")
+        try:
+            return Manifest.from_json(json.loads(_read(where, MANIFEST, limit=None)))
+        except ValueError as error:
+            raise PublishedCacheError(f"its manifest is not JSON ({error})") from error
     except PublishedCacheError as error:
-        return error
+        warnings.warn(
+            f"Not using the published cache at {where}: {error}. Computing what is not in "
+            f"the local cache here (set {paths.PUBLISHED_CACHE_ENV} empty to skip the lookup).",
+            stacklevel=4,
+        )
+        return None
 
 
 def _read(where: str | Path, name: str, limit: int | None) -> bytes:

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import textwrap
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 import mnist_book
 from mnist_book.config import TrainConfig
-from mnist_book.site import report
+from mnist_book.site import pending, report
+from mnist_book.site.background import PROGRESS_FILE
 
 pytestmark = pytest.mark.slow
 
@@ -186,3 +191,76 @@ def test_two_builds_at_once_share_the_caches_safely(tmp_path, isolated_cache):
     trained_here = ["Training single_layer" in page for page in pages]
     # One kernel trained; the other loaded its model, or took its executed page outright.
     assert trained_here.count(True) == 1 or pages[0] == pages[1]
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read().decode()
+
+
+def test_serve_shows_a_page_at_once_then_its_outputs_but_a_build_never_a_placeholder(
+    tmp_path, isolated_cache
+):
+    """`mkdocs serve` answers before the page has executed; `mkdocs build` waits for it."""
+    root = make_site(
+        tmp_path / "site",
+        """\
+        # %% [markdown]
+        # # The page
+        #
+        # Its prose.
+
+        # %%
+        import time
+        time.sleep(10)
+        print("the output", 6 * 7)
+        """,
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/page/"
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "serve",
+            "-a",
+            f"127.0.0.1:{port}",
+            "-f",
+            str(root / "mkdocs.yml"),
+        ],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                first = _get(url)
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, server.stderr
+                time.sleep(0.5)
+        assert pending.BANNER_CLASS in first and "Its prose." in first and "sleep" in first
+        assert "the output 42" not in first
+        progress = json.loads(_get(f"http://127.0.0.1:{port}/{PROGRESS_FILE}"))
+        assert progress["pages"]["page.py"]["state"] in {"queued", "running"}
+
+        while "the output 42" not in (page := _get(url)):
+            assert time.monotonic() < deadline + 60, "the page never filled in"
+            time.sleep(1)
+        assert pending.BANNER_CLASS not in page
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    shutil.rmtree(root / ".cache")  # a cold build: it must execute the page itself
+    assert build(root).returncode == 0
+    built = list((root / "site").rglob("*.html"))
+    assert "the output 42" in page_html(root)
+    assert not any(pending.BANNER_CLASS in path.read_text() for path in built)
+    assert not (root / "site" / PROGRESS_FILE).exists()

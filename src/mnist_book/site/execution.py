@@ -199,12 +199,14 @@ async def execute(
     cell_timeout: int,
     say: Callable[[str], None],
     turns: MachineTurns | None = None,
+    on_event: Callable[[run_log.Event], None] = lambda event: None,
 ) -> tuple[float, list[TrainingRecord]]:
     """Execute `notebook` in place, in `directory`; return its seconds and model results.
 
     A cell fails after `cell_timeout` seconds without progress (`Watchdog`), however long
     it runs while it trains. Each cell takes its turn on the machine from `turns` (shared
-    by the pages of one build), alone if it is tagged ``exclusive``.
+    by the pages of one build), alone if it is tagged ``exclusive``. Each run-log event of
+    the page is passed to `on_event` too.
     """
     watchdog = Watchdog()
     page_turns = _PageTurns(turns or MachineTurns(), watchdog)
@@ -223,7 +225,12 @@ async def execute(
         env = {**os.environ, RUN_LOG_ENV: str(log_path), "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
         started = time.perf_counter()
         try:
-            async with progress.follow(src_path, log_path, say, on_event=watchdog.saw):
+
+            def saw(event: run_log.Event) -> None:
+                watchdog.saw(event)
+                on_event(event)
+
+            async with progress.follow(src_path, log_path, say, on_event=saw):
                 await _until_done_or_stalled(
                     client.async_execute(env=env), watchdog.until_stalled(cell_timeout)
                 )

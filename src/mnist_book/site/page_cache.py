@@ -160,7 +160,8 @@ class PageCache:
     def _published_name(self, entry: Path) -> str:
         return f"pages/{entry.parent.name}/{entry.name}"
 
-    def _key(self, notebook: Any) -> str:
+    def key(self, notebook: Any) -> str:
+        """The key of `notebook`'s entry: its code cells and the environment."""
         code = json.dumps([cell.source for cell in notebook.cells if cell.cell_type == "code"])
         return hashlib.sha256((code + self.fingerprint).encode()).hexdigest()[:24]
 
@@ -169,7 +170,7 @@ class PageCache:
 
     def _notebook_path(self, src_path: str, notebook: Any) -> Path:
         name = Path(src_path).with_suffix(".ipynb").name
-        return self._page_dir(src_path) / self._key(notebook) / name
+        return self._page_dir(src_path) / self.key(notebook) / name
 
 
 def _copy_outputs(executed: Any, notebook: Any) -> None:

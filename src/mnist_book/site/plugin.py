@@ -1,16 +1,17 @@
 """The ``mnist-book`` mkdocs plugin: configuration and events; the work is in its siblings.
 
 It runs before mkdocs-jupyter, which then only renders (``execute: false``): the tutorial
-scripts are executed (`execution`, `page_cache`), each page file is pointed at its executed
-notebook, and the rendered HTML is cleaned (`notebook_html`), given figure files (`figures`),
-links (`links`) and downloads (`downloads`). `report` publishes the results; `draw` publishes
-the trained models and their browser runtime for the "draw a digit" page.
+scripts are executed (`execution`, `page_cache`; under ``mkdocs serve``, in the background
+while the site is already served, `background` and `pending`), each page file is pointed at
+its executed notebook, and the rendered HTML is cleaned (`notebook_html`), given figure files
+(`figures`), links (`links`) and downloads (`downloads`). `report` publishes the results;
+`draw` publishes the trained models and their browser runtime for the "draw a digit" page.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from mkdocs.config import config_options
 from mkdocs.config.defaults import MkDocsConfig
@@ -30,8 +31,10 @@ from mnist_book.site import (
     links,
     notebook_html,
     page_cache,
+    pending,
     report,
 )
+from mnist_book.site.background import PROGRESS_FILE, BackgroundExecution
 from mnist_book.site.execution import PageExecutionError, execute_pages
 from mnist_book.site.page_cache import ExecutedPage, PageCache, environment_fingerprint
 
@@ -50,12 +53,22 @@ class PluginConfig(config_options.Config):
 class MnistBookPlugin(BasePlugin[PluginConfig]):
     """Execute the tutorial scripts, then finish the pages mkdocs-jupyter renders."""
 
+    def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
+        # With this event, one plugin instance lives through all the rebuilds of a serve.
+        self.serving = command == "serve"
+        self.background: BackgroundExecution | None = None
+
+    def on_shutdown(self) -> None:
+        if self.background is not None:
+            self.background.close()
+
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         self.root = Path(config.config_file_path).parent
         # mkdocs-jupyter's render cache is relative to the working directory: anchor it too.
         if renderer := config.plugins.get("mkdocs-jupyter"):
             renderer.config["cache_dir"] = str(self.root / renderer.config["cache_dir"])
         self.executed: dict[str, ExecutedPage] = {}
+        self.pending: list[str] = []
         self.draw_manifest: dict[str, Any] | None = None
         return config
 
@@ -70,23 +83,29 @@ class MnistBookPlugin(BasePlugin[PluginConfig]):
         scripts = {file.src_uri: Path(file.abs_src_path) for file in tutorials}
         self.api_used = {src: links.api_used(path.read_text()) for src, path in scripts.items()}
         cache = PageCache(self.root / self.config.cache_dir, environment_fingerprint())
-        try:
-            self.executed = execute_pages(
-                scripts,
-                cache,
-                cell_timeout=self.config.cell_timeout,
-                workers=self.config.workers,
-                say=log.info,
-            )
-        except PageExecutionError as error:
-            raise PluginError(str(error)) from None
+        if self.serving:  # serve what the cache holds now; the rest executes meanwhile
+            self.executed = self._background(cache).request(scripts, cache)
+        else:
+            try:
+                self.executed = execute_pages(
+                    scripts,
+                    cache,
+                    cell_timeout=self.config.cell_timeout,
+                    workers=self.config.workers,
+                    say=log.info,
+                )
+            except PageExecutionError as error:
+                raise PluginError(str(error)) from None
+        self.pending = [src for src in scripts if src not in self.executed]
         for file in tutorials:
-            file.abs_src_path = str(self.executed[file.src_uri].notebook)
+            if file.src_uri in self.executed:  # a pending page renders from its script
+                file.abs_src_path = str(self.executed[file.src_uri].notebook)
         pages = self.executed.values()
         ran = [page.src_path for page in pages if not page.from_cache]
         log.info(
             f"Executed {len(ran)} of {len(pages)} pages"
             + (f": {', '.join(ran)}" if ran else " (all cached)")
+            + (f"; executing in the background: {', '.join(self.pending)}" if self.pending else "")
         )
         content = report.results_json(pages)
         files.append(File.generated(config, report.RESULTS_FILE, content=content))
@@ -112,6 +131,11 @@ class MnistBookPlugin(BasePlugin[PluginConfig]):
         src = page.file.src_uri
         if src.startswith(links.REFERENCE_DIR):
             return links.link_back_to_tutorials(html, page, files, self.api_used, self.titles)
+        if src in self.pending and self.background is not None:
+            progress = self.background.progress(src)
+            summary = progress.summary if progress else "Executing."
+            html = notebook_html.clean_notebook_html(html)
+            return pending.banner(src, page.url, PROGRESS_FILE, summary) + html
         if src not in self.executed:
             return html
         html = notebook_html.clean_notebook_html(html)
@@ -127,11 +151,31 @@ class MnistBookPlugin(BasePlugin[PluginConfig]):
             script = Path(config.docs_dir, page.file.src_uri)
             target = Path(page.file.abs_dest_path).parent
             downloads.write_downloads(script, executed.notebook, target, config.repo_url)
+        if self.pending:
+            output = pending.with_poll_script(output)
         return accessibility.label_search_dialog(notebook_html.strip_mathjax_loader(output))
+
+    def on_post_build(self, config: MkDocsConfig) -> None:
+        if self.background is not None:
+            self.background.progress_path = Path(config.site_dir) / PROGRESS_FILE
+            self.background.publish_progress()
 
     def on_serve(self, server: Any, config: MkDocsConfig, builder: Any) -> Any:
         server.watch(str(Path(mnist_book.__file__).parent))
+        if self.background is not None:  # a page landing in the cache rebuilds the site
+            server.watch(str(self.background.landed_marker))
         return server
+
+    def _background(self, cache: PageCache) -> BackgroundExecution:
+        """The background execution of this serve's pages, started on its first build."""
+        if self.background is None:
+            self.background = BackgroundExecution(
+                cell_timeout=self.config.cell_timeout,
+                workers=self.config.workers,
+                landed_marker=cache.directory / ".landed",
+                say=log.info,
+            )
+        return self.background
 
 
 def _is_tutorial(file: File) -> bool:

@@ -1,0 +1,57 @@
+"""How ``mkdocs serve`` shows a page that is still executing: a banner with live progress.
+
+The page is rendered from its script (prose and code, no outputs) under `banner`, which says
+so plainly and what the execution is doing now (`mnist_book.site.background.PageProgress`).
+`POLL_SCRIPT`, added to every served page while any page is pending, keeps each banner's
+status line current from the progress file; livereload shows the page's outputs when it lands.
+A built site never contains either.
+"""
+
+from __future__ import annotations
+
+import html
+
+from mkdocs.utils import get_relative_url
+
+BANNER_CLASS = "mnist-book-pending"
+"""The class of a pending page's banner; a built site must never contain it."""
+
+POLL_SCRIPT = f"""<script>
+// mnist-book: the progress of the pages still executing (mkdocs serve only).
+(() => {{
+  async function poll() {{
+    for (const banner of document.querySelectorAll(".{BANNER_CLASS}")) {{
+      try {{
+        const response = await fetch(banner.dataset.progress, {{ cache: "no-store" }});
+        const page = response.ok ? (await response.json()).pages[banner.dataset.page] : null;
+        if (page) banner.querySelector("[data-status]").textContent = page.summary;
+      }} catch {{
+        // the site is being rebuilt: the next poll reads it
+      }}
+    }}
+    setTimeout(poll, 2000);
+  }}
+  poll();
+}})();
+</script>
+"""
+
+
+def banner(src_path: str, page_url: str, progress_file: str, summary: str) -> str:
+    """The banner of pending page `src_path` (at `page_url`), showing `summary` until polled."""
+    progress_url = get_relative_url(progress_file, page_url)
+    return (
+        f'<div class="admonition info {BANNER_CLASS}" data-page="{html.escape(src_path)}" '
+        f'data-progress="{html.escape(progress_url)}">\n'
+        '<p class="admonition-title">This page is still executing</p>\n'
+        "<p>You are reading its prose and code. Its outputs (printed results, figures and "
+        "tables) appear here by themselves when its execution has finished.</p>\n"
+        f'<p role="status" data-status>{html.escape(summary)}</p>\n'
+        "</div>\n"
+    )
+
+
+def with_poll_script(page_html: str) -> str:
+    """`page_html` with `POLL_SCRIPT` before its ``</body>``."""
+    head, body_end, tail = page_html.rpartition("</body>")
+    return head + POLL_SCRIPT + body_end + tail if body_end else page_html + POLL_SCRIPT
