@@ -22,7 +22,7 @@ endif
 
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help install lock lock-check test test-all test-browser site serve publish-cache bench bench-build bench-draw bench-distributed bench-records profile lint format clean
+.PHONY: help install lock lock-check test test-all test-browser site serve publish-cache bench bench-build bench-serve bench-draw bench-distributed bench-records profile lint format clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -77,6 +77,9 @@ bench-records: $(STAMP)  ## The records chapter's single-model recipe on three s
 
 bench-build: $(STAMP)  ## Time cold, no-change, prose, page-code and package-edit rebuilds.
 	$(BIN)/python scripts/bench_build.py --sequential
+
+bench-serve: $(STAMP)  ## A fresh clone's first make serve: first page, every page complete (cold; see make publish-cache).
+	$(BIN)/python scripts/bench_serve.py
 
 bench-draw: $(STAMP)  ## The draw page in Chromium: ms per prediction, load to first prediction.
 	$(BIN)/python scripts/bench_draw.py

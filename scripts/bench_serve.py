@@ -1,0 +1,182 @@
+"""Benchmark: a newcomer's first `make serve`, on a cold cache, with and without a published cache.
+
+On a fresh clone of this repository (its committed HEAD; the environment is this checkout's
+.venv, already installed) with empty caches of its own, it starts `mkdocs serve` and polls every
+page of the navigation over HTTP until each is complete (no "still executing" banner). It
+reports the seconds to the first HTTP 200 and, for every page, the seconds until it was
+complete. Two scenarios:
+
+- ``published``: the published cache is this checkout's last build, written by the project's
+  own command (`mnist-book publish-cache`; run `make site` first) and served from 127.0.0.1;
+- ``none``: no published cache (``MNIST_BOOK_PUBLISHED_CACHE`` empty): every model trains.
+
+Targets (issue 18): first page within 60 s; with the published cache every page within
+5 minutes; without it, the pages that train nothing within 3 minutes.
+
+    python scripts/bench_serve.py [--scenario published|none|both] [--timeout SECONDS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import yaml
+
+from mnist_book.paths import (
+    CACHE_DIR_ENV,
+    DATA_DIR_ENV,
+    PUBLISHED_CACHE_DIR_ENV,
+    PUBLISHED_CACHE_ENV,
+)
+from mnist_book.site.pending import BANNER_CLASS
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def nav_pages(mkdocs_yml: Path) -> list[str]:
+    """The docs paths of the navigation's pages, in order (the API reference left out)."""
+    config = yaml.load(mkdocs_yml.read_text(), Loader=yaml.BaseLoader)
+
+    def walk(items: list) -> list[str]:
+        found = []
+        for item in items:
+            value = next(iter(item.values())) if isinstance(item, dict) else item
+            if isinstance(value, list):
+                found += walk(value)
+            elif not value.startswith("reference/"):
+                found.append(value)
+        return found
+
+    return walk(config["nav"])
+
+
+def page_url(src: str) -> str:
+    """The served path of docs page `src` (use_directory_urls)."""
+    stem = src.rsplit(".", 1)[0]
+    return "" if stem == "index" else ("" if stem.endswith("/index") else stem + "/")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def fetch(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.read().decode()
+    except OSError:
+        return None
+
+
+def serve_static(directory: Path) -> tuple[str, ThreadingHTTPServer]:
+    """`directory` over HTTP on 127.0.0.1, as the published cache would be."""
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format, *args):
+            pass
+
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/", server
+
+
+def run(scenario: str, published_url: str, timeout: float, scratch: Path) -> dict:
+    """One cold `mkdocs serve` in a fresh clone: seconds to first 200 and to each page complete."""
+    clone = scratch / scenario / "mnist-book"
+    clone.parent.mkdir(parents=True)
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    (clone.parent / "shared").symlink_to((ROOT.parent / "shared").resolve())
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(clone / "src"),  # the clone's package, not this checkout's
+        CACHE_DIR_ENV: str(scratch / scenario / "cache"),
+        DATA_DIR_ENV: str(clone.parent / "shared" / "data" / "mnist"),  # as the Makefile sets it
+        PUBLISHED_CACHE_ENV: published_url,
+        "NO_MKDOCS_2_WARNING": "1",
+    }
+    env.pop(PUBLISHED_CACHE_DIR_ENV, None)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/mnist-book/"
+    pages = nav_pages(clone / "mkdocs.yml")
+    log = (scratch / f"{scenario}-serve.log").open("w")
+    started = time.monotonic()
+    server = subprocess.Popen(
+        [str(BIN / "mkdocs"), "serve", "-a", f"127.0.0.1:{port}", "--livereload"],
+        cwd=clone,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    first, complete = None, {}
+    try:
+        while time.monotonic() - started < timeout and len(complete) < len(pages):
+            for src in pages:
+                if src in complete:
+                    continue
+                html = fetch(base + page_url(src))
+                if html is None:
+                    break
+                first = first or time.monotonic() - started
+                if BANNER_CLASS not in html:
+                    complete[src] = time.monotonic() - started
+            time.sleep(2)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    return {
+        "scenario": scenario,
+        "first_200_s": None if first is None else round(first, 1),
+        "complete_s": {src: round(complete[src], 1) if src in complete else None for src in pages},
+        "all_complete": len(complete) == len(pages),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenario", choices=["published", "none", "both"], default="both")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds per scenario")
+    args = parser.parse_args()
+    scenarios = ["published", "none"] if args.scenario == "both" else [args.scenario]
+    reports = []
+    with tempfile.TemporaryDirectory(prefix="bench-serve-") as scratch:
+        scratch = Path(scratch)
+        for scenario in scenarios:
+            if scenario == "published":
+                cache = scratch / "published-cache"
+                subprocess.run(
+                    [str(BIN / "mnist-book"), "publish-cache", str(cache)], cwd=ROOT, check=True
+                )
+                url, static = serve_static(cache)
+                try:
+                    reports.append(run(scenario, url, args.timeout, scratch))
+                finally:
+                    static.shutdown()
+            else:
+                reports.append(run(scenario, "", args.timeout, scratch))
+    for report in reports:
+        print(f"\n{report['scenario']}: first HTTP 200 after {report['first_200_s']} s")
+        for src, seconds in report["complete_s"].items():
+            shown = "not complete" if seconds is None else f"{seconds:7.1f} s"
+            print(f"  {src:32} {shown}")
+    print(json.dumps(reports))
+
+
+if __name__ == "__main__":
+    main()
