@@ -60,7 +60,7 @@ site: $(STAMP)  ## Build the static site into site/ (executes every tutorial).
 publish-cache: $(STAMP)  ## Write the last build's pages, models and exports as site/cache/ (after make site).
 	$(BIN)/mnist-book publish-cache site/cache
 
-serve: $(STAMP)  ## Build, serve on http://127.0.0.1:8000/mnist-book/ and rebuild on every edit.
+serve: $(STAMP)  ## Serve on http://127.0.0.1:8000/mnist-book/ at once; pages execute in the background and fill in.
 	$(BIN)/mkdocs serve --livereload
 
 bench: $(STAMP)  ## Seconds per epoch and samples per second for every model.
