@@ -6,6 +6,10 @@ The file is cached beside the trained models, keyed on the training and on the e
 and libraries, so a build exports each model once. It is byte-stable: tf2onnx names some
 constants differently from one run to the next, so `canonical` renumbers the graph's names in
 the order the graph uses them. The input is called ``pixels`` and the output ``scores``.
+
+`exported_reading_onnx(name, config)` exports, cached the same way, the model's
+`mnist_book.inspection.reading_model`: one session run gives every layer's output, each named
+after its Keras layer, and the evidence maps (``evidence``) where the model has them.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ import json
 import os
 import tempfile
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from mnist_book import models, paths, published_cache, training
+from mnist_book import inspection, models, paths, published_cache, training
 from mnist_book._keras import keras, tensorflow
 from mnist_book.cache_identity import code_fingerprint
 from mnist_book.config import TrainConfig, recipe
@@ -30,6 +35,9 @@ INPUT_NAME = "pixels"
 
 OUTPUT_NAME = "scores"
 """The name of an exported model's output: (batch, 10) class scores."""
+
+EVIDENCE_NAME = "evidence"
+"""The name of a reading export's evidence maps (`mnist_book.inspection.reading_model`)."""
 
 _VERSIONED = ("keras", "tensorflow", "tensorflow-cpu", "tf2onnx", "onnx")
 
@@ -56,33 +64,52 @@ def to_onnx(model: keras.Model) -> bytes:
 
     Training-only layers (augmentation) are left out (`models.inference_model`).
     """
+    return graph_to_onnx(models.inference_model(model), (OUTPUT_NAME,))
+
+
+def reading_to_onnx(model: keras.Model) -> bytes:
+    """`model`'s `mnist_book.inspection.reading_model` as a canonical ONNX file.
+
+    Its outputs are named after the layers they come from, then `EVIDENCE_NAME`.
+    """
+    reading = inspection.reading_model(model)
+    names = [layer.name for layer in inspection.inference_layers(model)]
+    names += [EVIDENCE_NAME] * (len(reading.outputs) - len(names))
+    return graph_to_onnx(reading, names)
+
+
+def graph_to_onnx(model: keras.Model, outputs: Sequence[str]) -> bytes:
+    """An inference-only Keras `model` as a canonical ONNX file, its outputs named `outputs`."""
     import onnx
 
-    model = models.inference_model(model)
     signature = [tensorflow.TensorSpec((None, *model.input_shape[1:]), tensorflow.float32)]
     with tempfile.TemporaryDirectory() as scratch, warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # tf2onnx on NumPy 2's np.object
         path = Path(scratch) / "model.onnx"
         model.export(path, format="onnx", input_signature=signature, verbose=False)
         exported = onnx.load(path)
-    return canonical(exported).SerializeToString()
+    return canonical(exported, outputs).SerializeToString()
 
 
-def canonical(model: Any) -> Any:
+def canonical(model: Any, outputs: Sequence[str] = (OUTPUT_NAME,)) -> Any:
     """The ONNX `model` with every name given by position: the same model, the same bytes.
 
-    The input and output become `INPUT_NAME` and `OUTPUT_NAME`, every other tensor ``t0``,
+    The input becomes `INPUT_NAME` and the outputs `outputs`, every other tensor ``t0``,
     ``t1``... in the order the nodes use them, each node ``<op>_<index>``; initializers are
     sorted by their new names, the batch dimension is called ``batch``, and the converter's
     notes (doc strings) are dropped. Changed in place and returned.
     """
     graph = model.graph
-    if len(graph.input) != 1 or len(graph.output) != 1:
-        raise ValueError(f"Expected one input and one output, got {graph.input} {graph.output}")
-    names = {graph.input[0].name: INPUT_NAME, graph.output[0].name: OUTPUT_NAME}
+    if len(graph.input) != 1 or len(graph.output) != len(outputs):
+        raise ValueError(
+            f"Expected one input and {len(outputs)} outputs, got {graph.input} {graph.output}"
+        )
+    names = {graph.input[0].name: INPUT_NAME}
+    names |= {output.name: name for output, name in zip(graph.output, outputs, strict=True)}
+    fixed = len(names)
 
     def rename(name: str) -> str:
-        return names.setdefault(name, f"t{len(names) - 2}") if name else name
+        return names.setdefault(name, f"t{len(names) - fixed}") if name else name
 
     for index, node in enumerate(graph.node):
         node.input[:] = [rename(name) for name in node.input]
@@ -104,8 +131,18 @@ def canonical(model: Any) -> Any:
     return model
 
 
-EXPORT_PROCEDURE = (to_onnx, canonical, models.inference_model)
+EXPORT_PROCEDURE = (to_onnx, graph_to_onnx, canonical, models.inference_model)
 """The code that turns a trained model into ONNX bytes, part of an export's cache key."""
+
+READING_PROCEDURE = (
+    reading_to_onnx,
+    graph_to_onnx,
+    canonical,
+    inspection.reading_model,
+    inspection.evidence_geometry,
+    inspection.inference_layers,
+)
+"""The code that turns a trained model into its reading export, part of that one's key."""
 
 
 def read_onnx_model(path: Path) -> OnnxModel:
@@ -130,6 +167,30 @@ def exported_onnx(
     config = config or recipe(name)
     training_key = training_key or training.cache_key(name, config)
     path = export_path(name, training_key)
+    return read_onnx_model(_cached(path, name, config, training_key, to_onnx))
+
+
+def exported_reading_onnx(
+    name: str, config: TrainConfig | None = None, *, training_key: str | None = None
+) -> Path:
+    """The reading export (`reading_to_onnx`) of training `name` with `config`, cached.
+
+    As `exported_onnx`, which it is beside in the ONNX cache; returns the file's path.
+    """
+    config = config or recipe(name)
+    training_key = training_key or training.cache_key(name, config)
+    path = export_path(name, training_key, READING_PROCEDURE, kind="reading-")
+    return _cached(path, name, config, training_key, reading_to_onnx)
+
+
+def _cached(
+    path: Path,
+    name: str,
+    config: TrainConfig,
+    training_key: str,
+    convert: Callable[[keras.Model], bytes],
+) -> Path:
+    """`path`, made by `convert` from the trained model unless the caches hold it."""
     if not path.is_file() and not published_cache.restore(path, published_name(path)):
         result = training.load_cached(name, config, key=training_key)
         if result is None:
@@ -140,13 +201,24 @@ def exported_onnx(
                 f"cache, .cache/mnist-book/pages, if they were taken from it) or call "
                 f"mnist_book.training.train({name!r}, config)."
             )
-        _write_atomically(path, to_onnx(result.model))
-    return read_onnx_model(path)
+        write_atomically(path, convert(result.model))
+    return path
 
 
-def export_path(name: str, training_key: str) -> Path:
-    """Where the ONNX cache keeps the export of model `name`'s training `training_key`."""
-    return paths.cache_dir() / "onnx" / f"{name}-{_export_key(training_key)[:20]}.onnx"
+def export_path(
+    name: str,
+    training_key: str,
+    procedure: Sequence[Callable[..., Any]] = EXPORT_PROCEDURE,
+    *,
+    kind: str = "",
+) -> Path:
+    """Where the ONNX cache keeps the export of model `name`'s training `training_key`.
+
+    `procedure` is the code that exports it and `kind` a prefix of the key in the name
+    (``reading-`` for `exported_reading_onnx`).
+    """
+    key = _export_key(training_key, procedure)[:20]
+    return paths.cache_dir() / "onnx" / f"{name}-{kind}{key}.onnx"
 
 
 def published_name(path: Path) -> str:
@@ -154,7 +226,7 @@ def published_name(path: Path) -> str:
     return f"onnx/{path.name}"
 
 
-def _export_key(training_key: str) -> str:
+def _export_key(training_key: str, procedure: Sequence[Callable[..., Any]]) -> str:
     """A hash of the training and of everything that turns it into ONNX bytes."""
     versions = {}
     for package in _VERSIONED:
@@ -164,13 +236,14 @@ def _export_key(training_key: str) -> str:
             continue
     identity = {
         "training": training_key,
-        "code": [code_fingerprint(step) for step in EXPORT_PROCEDURE],
+        "code": [code_fingerprint(step) for step in procedure],
         "versions": versions,
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 
-def _write_atomically(path: Path, content: bytes) -> None:
+def write_atomically(path: Path, content: bytes) -> None:
+    """Write `content` to `path` whole or not at all (a new file, renamed into place)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as stream:
         stream.write(content)

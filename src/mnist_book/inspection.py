@@ -16,12 +16,16 @@ left out everywhere: they are identities outside training.
   reads, mapped to two dimensions by PCA.
 - `fgsm`, `fgsm_accuracy` and `smallest_flipping_epsilon`: adversarial images by the fast
   gradient sign method (Goodfellow et al. 2015).
+- `reading_model` and `reading`: everything one reading computes, every layer's output and the
+  evidence maps, whose cells add up to the logits (`evidence_geometry`, `evidence_bias`);
+  `inference_layers`, `last_layer_reads` and `predictions` serve them and the draw page.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -208,8 +212,9 @@ class FeatureMap:
 
     Attributes:
         mean: The mean feature vector of the data the map was fitted on, shape (features,).
-        components: The two directions of largest variance, unit vectors as rows, shape
-            (2, features); each is signed so that its largest entry is positive.
+        components: The directions of largest variance (two, unless told otherwise), unit
+            vectors as rows, shape (2, features); each is signed so that its largest entry
+            is positive.
         explained: The share of the data's variance along each direction, shape (2,).
         points: The fitting data's places on the map, shape (n, 2).
     """
@@ -228,9 +233,11 @@ class FeatureMap:
         return (np.asarray(features, dtype=float) - self.mean) @ self.components.T
 
 
-def fit_feature_map(features: npt.ArrayLike) -> FeatureMap:
+def fit_feature_map(features: npt.ArrayLike, dimensions: int = 2) -> FeatureMap:
     """The 2-D PCA map of `features` (n, features): centred, by SVD, signs fixed.
 
+    With `dimensions` more than 2, the map keeps that many directions (the first two are the
+    same): places in more dimensions, whose distances say more about the features.
     The directions are the top singular vectors of the centred features' covariance matrix
     (features x features, which for many images is far cheaper to decompose than the data
     itself, with the same vectors). Deterministic: the same features give the same map,
@@ -242,10 +249,10 @@ def fit_feature_map(features: npt.ArrayLike) -> FeatureMap:
     mean = features.mean(axis=0)
     centred = features - mean
     _, variances, rows = np.linalg.svd(centred.T @ centred / len(centred), hermitian=True)
-    components = rows[:2]
+    components = rows[:dimensions]
     largest = np.argmax(np.abs(components), axis=1)
     components = components * np.sign(components[np.arange(len(components)), largest])[:, None]
-    explained = variances[:2] / np.sum(variances)
+    explained = variances[:dimensions] / np.sum(variances)
     return FeatureMap(mean, components, explained, centred @ components.T)
 
 
@@ -326,3 +333,139 @@ def smallest_flipping_epsilon(
         predictions = _predict(inference, np.clip(images + epsilon * signs, 0.0, 1.0))[0]
         smallest[predictions.argmax(axis=1) != labels] = epsilon
     return smallest
+
+
+def reading_model(model: keras.Model) -> keras.Model:
+    """A functional model, sharing `model`'s weights, that shows everything one reading computes.
+
+    Its outputs are every inference layer's output, in order (the last is the prediction),
+    then, where `evidence_geometry` finds one, the evidence maps: shape (batch, 10, h, w),
+    map ``c`` being the last `Dense` layer's weights for digit ``c`` times what that layer
+    reads, summed over channels. The maps of digit ``c`` add up, with the layer's bias, to
+    the layer's input to its activation (the logit): ``logit_c = sum(W_c * A) + b_c``.
+    """
+    inputs = keras.Input(shape=model.input_shape[1:])
+    layers = _layers(model)
+    x, outputs = inputs, []
+    for layer in layers:
+        x = layer(x)
+        outputs.append(x)
+    geometry = evidence_geometry(model)
+    if geometry is not None:
+        source = inputs if geometry.reads is None else outputs[geometry.index]
+        outputs.append(_Evidence(layers[-1], geometry.shape)(source))
+    return keras.Model(inputs=inputs, outputs=outputs, name=f"{model.name}_reading")
+
+
+class _Evidence(keras.layers.Layer):
+    """The evidence maps of `reading_model`: (batch, digits, rows, columns).
+
+    Reads the dense layer's kernel when called, so that an export holds it as a constant.
+    """
+
+    def __init__(self, dense: keras.layers.Dense, shape: tuple[int, int, int]) -> None:
+        super().__init__(name="evidence")
+        self.dense = dense
+        self.grid = shape
+
+    def call(self, source: Any) -> Any:
+        rows, columns, channels = self.grid
+        weights = keras.ops.reshape(self.dense.kernel, (rows, columns, channels, -1))
+        weights = keras.ops.transpose(weights, (3, 0, 1, 2))  # (digits, rows, columns, channels)
+        read = keras.ops.reshape(source, (-1, 1, rows, columns, channels))
+        return keras.ops.sum(read * weights, axis=-1)
+
+
+@dataclass(frozen=True)
+class EvidenceGeometry:
+    """Where the last `Dense` layer's evidence lies in the image.
+
+    Attributes:
+        reads: The layer whose output the last layer reads (through `Flatten` and `Dropout`
+            only), or None for the model's input.
+        index: That layer's position among the inference layers (-1 for the input).
+        shape: What it reads as (rows, columns, channels); the input's 784 pixels are 28x28x1.
+        start: The input pixel (row or column) at the centre of the first cell's receptive
+            field; cell ``i`` is centred at ``start + i * step``.
+        step: The distance in input pixels between neighbouring cells' centres.
+    """
+
+    reads: str | None
+    index: int
+    shape: tuple[int, int, int]
+    start: float
+    step: float
+
+
+_PASS_THROUGH = (keras.layers.Flatten, keras.layers.Dropout)
+_SPATIAL = (keras.layers.Conv2D, keras.layers.MaxPooling2D)
+_ELEMENTWISE = (keras.layers.ReLU, keras.layers.BatchNormalization)
+
+
+def evidence_geometry(model: keras.Model) -> EvidenceGeometry | None:
+    """Where the last layer's evidence lies, when that layer is `Dense` reading an image.
+
+    None unless the last layer is `Dense` and reads, through `Flatten` and `Dropout` only, a
+    map (rows, columns, channels) made from the input by valid convolutions and poolings, or
+    the input itself (28x28 images, or their 784 pixels in a row).
+    """
+    layers = _layers(model)
+    if not layers or not isinstance(layers[-1], keras.layers.Dense):
+        return None
+    index = last_layer_reads(model)
+    start, step = 0.0, 1.0
+    for layer in layers[: index + 1]:
+        if isinstance(layer, _ELEMENTWISE):
+            continue
+        if not isinstance(layer, _SPATIAL) or layer.padding != "valid":
+            return None
+        size = layer.kernel_size if isinstance(layer, keras.layers.Conv2D) else layer.pool_size
+        strides = layer.strides
+        if size[0] != size[1] or strides[0] != strides[1]:
+            return None
+        start += (size[0] - 1) / 2 * step
+        step *= strides[0]
+    if index >= 0:
+        shape = tuple(layers[index].output.shape[1:])
+    else:
+        shape = tuple(model.input_shape[1:])
+        shape = (28, 28, 1) if shape == (28 * 28,) else shape
+    if len(shape) == 2:
+        shape = (*shape, 1)
+    if len(shape) != 3:
+        return None
+    reads = layers[index].name if index >= 0 else None
+    return EvidenceGeometry(reads, index, shape, start, step)
+
+
+def evidence_bias(model: keras.Model) -> np.ndarray:
+    """The last layer's bias: with the sum of digit ``c``'s evidence map, its logit."""
+    return np.asarray(_layers(model)[-1].bias, dtype=float)
+
+
+def reading(model: keras.Model, images: np.ndarray) -> list[np.ndarray]:
+    """`reading_model(model)`'s outputs for prepared `images`, each with a batch axis."""
+    return _predict(reading_model(model), images)
+
+
+def inference_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The layers inference runs, in order (no augmentation): `reading_model`'s outputs."""
+    return _layers(model)
+
+
+def predictions(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    """The digit `model` reads in each prepared image: shape (n,)."""
+    (outputs,) = _predict(inference_model(model), images)
+    return outputs.argmax(axis=1)
+
+
+def last_layer_reads(model: keras.Model) -> int:
+    """The position among the inference layers of the layer whose output the last one reads.
+
+    `Flatten` and `Dropout` (an identity when reading) are looked through; -1 is the input.
+    """
+    layers = _layers(model)
+    index = len(layers) - 2
+    while index >= 0 and isinstance(layers[index], _PASS_THROUGH):
+        index -= 1
+    return index

@@ -148,6 +148,33 @@ def test_runtime_files_are_published_beside_the_models(assets):
         assert runtime[role]["bytes"] == path.stat().st_size
 
 
+def test_the_look_inside_files_are_published_and_described(assets, mnist_dir):
+    from mnist_book.data import MNIST_FILES, load_mnist
+    from mnist_book.site import inside
+
+    views = assets.manifest["inside"]
+    labels = [model["label"] for model in assets.manifest["models"]]
+    assert views["models"][0]["label"] == "convnet (1 epochs)"  # no recipe run: the first
+    assert all(model["label"] in labels for model in views["models"])
+    for model in views["models"]:
+        path = assets.files["draw/" + model["file"]]
+        assert model["bytes"] == path.stat().st_size
+        assert model["file"] == "inside/" + inside.named_by_content(
+            path, f"{model['name']}-reading", ".onnx"
+        )
+        assert [output["name"] for output in model["outputs"]][-2:] == ["output", "evidence"]
+    the_map = views["map"]
+    assert the_map["model"] == "convnet" and the_map["features"] == "dropout"
+    content = assets.files["draw/" + the_map["file"]].read_bytes()
+    arrays = inside.unpack(content, the_map["arrays"])
+    _, (_, test_labels) = load_mnist(mnist_dir)
+    assert (arrays["labels"] == test_labels).all()
+    assert arrays["points"].shape == (10_000, inside.DIMENSIONS) == (10_000, the_map["dimensions"])
+    digits = assets.files["draw/" + the_map["digits"]["file"]]
+    assert hashlib.sha256(digits.read_bytes()).hexdigest() == MNIST_FILES[digits.name]
+    json.dumps(views)
+
+
 def test_a_model_missing_from_the_cache_fails_with_what_to_do(pages, tmp_path, monkeypatch):
     monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "empty-cache"))
     with pytest.raises(ModelNotTrainedError, match=r"single_layer.*never trains"):

@@ -8,7 +8,9 @@ For the page ``draw.md`` the build publishes, under ``draw/`` beside it:
   activation and test results, and the runtime's files;
 - ``models/<name>-<hash>.onnx``: each model exported from the model cache
   (`mnist_book.export`; never trained here), named by its content;
-- ``onnxruntime-web/``: the pinned browser runtime (`ort_web`).
+- ``onnxruntime-web/``: the pinned browser runtime (`ort_web`);
+- ``inside/``: the files of the look-inside views, described by the manifest's ``inside``
+  entry (`inside`).
 
 The page's Markdown may hold two markers, filled from the build like `report`'s:
 ``<!-- mnist-book:draw-models -->`` (a table of the models) and
@@ -30,7 +32,7 @@ from mkdocs.structure.files import File
 from mnist_book import data, export, models
 from mnist_book.config import recipe
 from mnist_book.results import TrainingRecord
-from mnist_book.site import ort_web, report
+from mnist_book.site import inside, ort_web, report
 from mnist_book.site.page_cache import ExecutedPage
 
 MANIFEST = "models.json"
@@ -106,6 +108,10 @@ def page_assets(page: str, pages: Iterable[ExecutedPage]) -> DrawAssets:
                 "config": asdict(result.config),
             }
         )
+    inside_entry, inside_files = inside.page_assets(
+        directory, trained, [entry["label"] for entry in entries]
+    )
+    files |= inside_files
     runtime = ort_web.runtime_files()
     for name, path in runtime.items():
         files[f"{directory}{RUNTIME_DIR}/{name}"] = path
@@ -121,6 +127,7 @@ def page_assets(page: str, pages: Iterable[ExecutedPage]) -> DrawAssets:
         "input": export.INPUT_NAME,
         "output": export.OUTPUT_NAME,
         "models": entries,
+        "inside": inside_entry,
     }
     return DrawAssets(manifest, files)
 
