@@ -22,6 +22,7 @@ import argparse
 import functools
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -40,7 +41,7 @@ from mnist_book.paths import (
     PUBLISHED_CACHE_DIR_ENV,
     PUBLISHED_CACHE_ENV,
 )
-from mnist_book.site.pending import BANNER_CLASS
+from mnist_book.site.pending import is_pending
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -134,12 +135,12 @@ def run(scenario: str, published_url: str, timeout: float, scratch: Path) -> dic
                 if html is None:
                     break
                 first = first or time.monotonic() - started
-                if BANNER_CLASS not in html:
+                if not is_pending(html):
                     complete[src] = time.monotonic() - started
             time.sleep(2)
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        server.send_signal(signal.SIGINT)  # Ctrl-C: the plugin stops its pages' kernels
+        server.wait(timeout=120)
     return {
         "scenario": scenario,
         "first_200_s": None if first is None else round(first, 1),
@@ -155,7 +156,7 @@ def main() -> None:
     args = parser.parse_args()
     scenarios = ["published", "none"] if args.scenario == "both" else [args.scenario]
     reports = []
-    with tempfile.TemporaryDirectory(prefix="bench-serve-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="bench-serve-", ignore_cleanup_errors=True) as scratch:
         scratch = Path(scratch)
         for scenario in scenarios:
             if scenario == "published":

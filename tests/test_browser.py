@@ -463,7 +463,7 @@ def test_a_built_site_has_no_page_still_executing() -> None:
     from mnist_book.site import background, pending
 
     assert not (SITE / background.PROGRESS_FILE).exists()
-    assert not [path for path in SITE.rglob("*.html") if pending.BANNER_CLASS in path.read_text()]
+    assert not [path for path in SITE.rglob("*.html") if pending.is_pending(path.read_text())]
 
 
 # --- the draw page ------------------------------------------------------------------------------

@@ -14,16 +14,20 @@ import html
 from mkdocs.utils import get_relative_url
 
 BANNER_CLASS = "mnist-book-pending"
-"""The class of a pending page's banner; a built site must never contain it."""
+"""The class of a pending page's banner (its look)."""
+
+PAGE_ATTRIBUTE = "data-pending-page"
+"""The banner's attribute naming its page (what `POLL_SCRIPT` and `is_pending` look for)."""
 
 POLL_SCRIPT = f"""<script>
 // mnist-book: the progress of the pages still executing (mkdocs serve only).
 (() => {{
   async function poll() {{
-    for (const banner of document.querySelectorAll(".{BANNER_CLASS}")) {{
+    for (const banner of document.querySelectorAll("[{PAGE_ATTRIBUTE}]")) {{
       try {{
         const response = await fetch(banner.dataset.progress, {{ cache: "no-store" }});
-        const page = response.ok ? (await response.json()).pages[banner.dataset.page] : null;
+        const name = banner.getAttribute("{PAGE_ATTRIBUTE}");
+        const page = response.ok ? (await response.json()).pages[name] : null;
         if (page) banner.querySelector("[data-status]").textContent = page.summary;
       }} catch {{
         // the site is being rebuilt: the next poll reads it
@@ -41,7 +45,7 @@ def banner(src_path: str, page_url: str, progress_file: str, summary: str) -> st
     """The banner of pending page `src_path` (at `page_url`), showing `summary` until polled."""
     progress_url = get_relative_url(progress_file, page_url)
     return (
-        f'<div class="admonition info {BANNER_CLASS}" data-page="{html.escape(src_path)}" '
+        f'<div class="admonition info {BANNER_CLASS}" {PAGE_ATTRIBUTE}="{html.escape(src_path)}" '
         f'data-progress="{html.escape(progress_url)}">\n'
         '<p class="admonition-title">This page is still executing</p>\n'
         "<p>You are reading its prose and code. Its outputs (printed results, figures and "
@@ -49,6 +53,11 @@ def banner(src_path: str, page_url: str, progress_file: str, summary: str) -> st
         f'<p role="status" data-status>{html.escape(summary)}</p>\n'
         "</div>\n"
     )
+
+
+def is_pending(page_html: str) -> bool:
+    """Whether `page_html` is a page still executing (it has a banner); a built site has none."""
+    return f'{PAGE_ATTRIBUTE}="' in page_html
 
 
 def with_poll_script(page_html: str) -> str:
