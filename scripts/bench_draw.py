@@ -8,7 +8,10 @@ Serves site/ on 127.0.0.1 and measures, in Debian's Chromium:
    model, after the load event and after navigation start;
 2. each model's inference, in milliseconds per prediction: test images painted on the board
    one after the other, each read by every model (the page's own timing of `session.run`);
-3. the framing of a drawing into the models' 28x28 input, in milliseconds.
+3. the framing of a drawing into the models' 28x28 input, in milliseconds;
+4. each look-inside network's full reading of a drawing (one session run: every layer's
+   output, the evidence maps and the prediction) and the drawing of its views, in
+   milliseconds: test images painted on the board, read by the views.
 
 The machine is shared and its load varies: the load average is printed beside the figures.
 Prints a table, then one JSON line last.
@@ -59,6 +62,21 @@ FRAMING = """async () => {
         times.push(performance.now() - started);
     }
     return times;
+}"""
+
+
+LOOK_INSIDE = """async (model) => {
+    const root = document.querySelector(".mnist-book-inside");
+    root.removeEventListener("mnist-book-inside:read", window.insideListener);
+    window.insideTimes = [];
+    window.insideListener = (event) => {
+        if (event.detail.model === model) {
+            window.insideTimes.push([event.detail.ms, event.detail.drawMs]);
+        }
+    };
+    root.addEventListener("mnist-book-inside:read", window.insideListener);
+    const radio = document.getElementById(`mnist-book-inside-${model}`);
+    if (!radio.checked) radio.click();
 }"""
 
 
@@ -123,6 +141,37 @@ def inference(browser, url: str, images: int) -> tuple[dict[str, list[float]], l
     return times, framing
 
 
+def look_inside(browser, url: str, images: int) -> dict[str, dict[str, list[float]]]:
+    """Per look-inside network, the milliseconds of each full reading and of its views."""
+    from mnist_book.data import load_mnist
+
+    _, (test_images, _) = load_mnist()
+    chosen = [image.ravel().tolist() for image in test_images[:: len(test_images) // images]]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.route(lambda target: not target.startswith(url), lambda route: route.abort())
+    page = context.new_page()
+    page.goto(url + DRAW, wait_until="load")
+    page.locator(".mnist-book-draw__canvas").focus()
+    page.wait_for_selector(".mnist-book-draw[data-state=ready]", timeout=60_000)
+    manifest = json.loads((SITE / DRAW / "models.json").read_text())
+    times = {}
+    for entry in manifest["inside"]["models"]:
+        page.evaluate(LOOK_INSIDE, entry["name"])
+        page.evaluate(PAINT_AND_READ, chosen[:5])  # warm-up: the views load their files
+        page.wait_for_function("window.insideTimes.length > 0", timeout=60_000)
+        page.evaluate(LOOK_INSIDE, entry["name"])
+        page.evaluate(PAINT_AND_READ, chosen[:images])
+        page.wait_for_timeout(500)
+        recorded = page.evaluate("window.insideTimes")
+        times[entry["label"]] = {
+            "reading": [run for run, _ in recorded],
+            "views": [views for _, views in recorded],
+            "total": [run + views for run, views in recorded],
+        }
+    context.close()
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--loads", type=int, default=5, help="page loads to time (default 5)")
@@ -139,6 +188,7 @@ def main() -> None:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         loads = [first_prediction(browser, url) for _ in range(arguments.loads)]
         times, framing = inference(browser, url, arguments.images)
+        inside = look_inside(browser, url, arguments.images)
         version = browser.version
         browser.close()
     server.shutdown()
@@ -154,6 +204,15 @@ def main() -> None:
         {"model": label, "median_ms": median(values), "p90_ms": p90(values), "n": len(values)}
         for label, values in times.items()
     ]
+    inside_rows = [
+        {
+            "model": label,
+            **{f"{part}_median_ms": median(values) for part, values in parts.items()},
+            "total_p90_ms": p90(parts["total"]),
+            "n": len(parts["total"]),
+        }
+        for label, parts in inside.items()
+    ]
     first = [load["first_prediction_ms"] for load in loads]
     after_load = [load["first_prediction_ms"] - load["load_ms"] for load in loads]
     print(f"load average {load_before:.2f} before, {load_after:.2f} after; {os.cpu_count()} CPUs")
@@ -163,6 +222,13 @@ def main() -> None:
         print(f"{row['model']:<22}{row['median_ms']:>11.2f}{row['p90_ms']:>9.2f}{row['n']:>6}")
     label = "framing (28x28 input)"
     print(f"{label:<22}{median(framing):>11.2f}{p90(framing):>9.2f}{len(framing):>6}")
+    print("\nlook inside: one full reading (every layer, evidence, prediction), then its views")
+    print(f"{'model':<22}{'reading ms':>11}{'views ms':>10}{'total ms':>10}{'p90 ms':>9}{'n':>6}")
+    for row in inside_rows:
+        print(
+            f"{row['model']:<22}{row['reading_median_ms']:>11.2f}{row['views_median_ms']:>10.2f}"
+            f"{row['total_median_ms']:>10.2f}{row['total_p90_ms']:>9.2f}{row['n']:>6}"
+        )
     print(
         f"\nfirst prediction, over {len(first)} cold loads: median {median(after_load):.0f} ms "
         f"after the load event (max {max(after_load):.0f}), {median(first):.0f} ms after "
@@ -183,6 +249,7 @@ def main() -> None:
                 "chromium": version,
                 "inference": rows,
                 "framing_ms": {"median": median(framing), "p90": p90(framing)},
+                "look_inside": inside_rows,
                 "first_prediction_ms": {"median": median(first), "max": round(max(first))},
                 "first_prediction_after_load_ms": {
                     "median": median(after_load),

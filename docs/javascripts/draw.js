@@ -14,6 +14,7 @@
 // input (or null) and each model's scores; drawing into the canvas from a script and then
 // dispatching `mnist-book-draw:changed` on the canvas has it read again.
 
+import { element, fetchBytes, onEveryPage, percent, scoreText } from "./draw-common.js";
 import { SIZE, inkOf, modelInput } from "./draw-input.js";
 
 const BOARD = 280; // the board's own pixels; CSS scales it to the screen
@@ -21,48 +22,6 @@ const PEN = 22; // the pen's width in board pixels: MNIST's strokes, for a digit
 const CLEAR_KEYS = new Set(["Delete", "Backspace", "Escape"]);
 const mounted = new WeakSet();
 const runtimes = new Map(); // manifest URL -> the promise of its loaded runtime and models
-
-function onEveryPage(callback) {
-  if (window.document$) {
-    window.document$.subscribe(() => callback()); // Material: first view and instant navigation
-  } else if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", callback);
-  } else {
-    callback();
-  }
-}
-
-function element(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (name === "text") node.textContent = value;
-    else node.setAttribute(name, value);
-  }
-  node.append(...children);
-  return node;
-}
-
-function percent(value) {
-  return `${(100 * value).toFixed(value >= 0.995 || value < 0.1 ? 1 : 0)}%`;
-}
-
-// A model's score for its digit: a probability (softmax) in percent, else the score, 0 to 1.
-function scoreText(entry, score) {
-  return entry.output === "softmax" ? percent(score) : score.toFixed(2);
-}
-
-async function fetchBytes(url, what) {
-  let response;
-  try {
-    response = await fetch(url);
-  } catch (error) {
-    throw new Error(`${what} could not be fetched from ${url} (${error.message}).`);
-  }
-  if (!response.ok) {
-    throw new Error(`${what} is missing: ${url} answered HTTP ${response.status}.`);
-  }
-  return new Uint8Array(await response.arrayBuffer());
-}
 
 // The runtime and every model of the manifest, loaded once per page load of the site. Resolves
 // to {ort, models: [{entry, session} | {entry, error}]}; rejects if the runtime cannot start.
@@ -355,7 +314,7 @@ class Board {
         if (announce && input) {
           const said = readings.map(
             ({ entry, reading }) =>
-              `${entry.label} reads ${reading.digit} (${scoreText(entry, reading.score)})`,
+              `${entry.label} reads ${reading.digit} (${scoreText(entry.output, reading.score)})`,
           );
           this.say(`${said.join(". ")}.`);
         }
@@ -443,7 +402,7 @@ class Card {
   show(reading) {
     this.node.dataset.digit = reading ? reading.digit : "";
     this.digit.textContent = reading ? String(reading.digit) : "–";
-    this.score.textContent = reading ? scoreText(this.entry, reading.score) : "";
+    this.score.textContent = reading ? scoreText(this.entry.output, reading.score) : "";
     // Browsers time to 0.1 ms at best, without cross-origin isolation.
     const ms = reading && (reading.ms < 0.1 ? "< 0.1" : reading.ms.toFixed(1));
     this.timing.textContent = reading ? `${ms} ms` : "";

@@ -1,0 +1,372 @@
+# ruff: noqa: F811  (the browser suite's fixtures are imported by name, as pytest finds them)
+"""The draw page's look-inside views, in headless Chromium, on the built site/.
+
+Run with the rest of the browser suite (`make test-browser`, after `make site`): every layer
+the page shows is Keras's, the evidence maps add up to the logits, a test digit lands on the
+map where Python puts it, the occlusion view is Keras's on the same batch, a missing or
+damaged file fails only its own view, and the views fit a phone and pass axe.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from test_browser import (  # noqa: F401  (its fixtures, used by name)
+    BOARD,
+    CANVAS,
+    DRAW,
+    PHONE,
+    SITE,
+    browser,
+    model_card,
+    open_board,
+    site_url,
+    visit,
+    write,
+)
+
+pytestmark = pytest.mark.browser
+
+INSIDE = ".mnist-book-inside"
+
+PAINT_AND_LOOK = """async ({images, model}) => {
+    const root = document.querySelector(".mnist-book-inside");
+    const board = document.querySelector(".mnist-book-draw");
+    const canvas = board.querySelector("canvas");
+    const context = canvas.getContext("2d");
+    const side = canvas.width, scale = side / 28;
+    const radio = document.getElementById(`mnist-book-inside-${model}`);
+    if (!radio.checked) radio.click();
+    const same = (a, b) => a && b && a.length === b.length && a.every((v, i) => v === b[i]);
+    const readings = [];
+    for (const pixels of images) {
+        const image = context.createImageData(side, side);
+        for (let y = 0; y < side; y++) {
+            for (let x = 0; x < side; x++) {
+                const ink = pixels[Math.floor(y / scale) * 28 + Math.floor(x / scale)];
+                image.data.set([255, 255, 255, ink], 4 * (y * side + x));
+            }
+        }
+        context.putImageData(image, 0, 0);
+        const read = await new Promise((resolve) => {
+            board.addEventListener(
+                "mnist-book-draw:read", (event) => resolve(event.detail), {once: true});
+            canvas.dispatchEvent(new Event("mnist-book-draw:changed"));
+        });
+        const input = Float32Array.from(read.input);
+        const seen = await new Promise((resolve) => {
+            const look = (event) => {
+                if (event.detail.model === model && same(event.detail.input, input)) {
+                    root.removeEventListener("mnist-book-inside:read", look);
+                    resolve(event.detail);
+                }
+            };
+            root.addEventListener("mnist-book-inside:read", look);
+        });
+        const outputs = {};
+        for (const [name, values] of Object.entries(seen.outputs)) {
+            outputs[name] = Array.from(values);
+        }
+        readings.push({
+            input: Array.from(seen.input), outputs, ms: seen.ms,
+            point: seen.point || null, place: seen.place || null,
+            neighbours: seen.neighbours || null,
+        });
+    }
+    return readings;
+}"""
+"""Paint each 28x28 image onto the board, with `model` chosen in the views, and return what
+the views read: the input, every output by name, and the map's point and neighbours."""
+
+AWAIT_OCCLUSION = """() => { window.occluded = new Promise((resolve) => document
+    .querySelector(".mnist-book-inside").addEventListener("mnist-book-inside:occluded",
+        (event) => resolve({...event.detail, drops: Array.from(event.detail.drops)}),
+        {once: true})); }"""
+"""Keep the next occlusion run's result in `window.occluded` (a promise)."""
+
+
+@pytest.fixture(scope="session")
+def inside_manifest(site_url: str) -> dict[str, Any]:
+    return json.loads((SITE / DRAW / "models.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def inside_models(inside_manifest: dict[str, Any]) -> dict[str, Any]:
+    """Each network the views open, as Keras loads it from the model cache the site used."""
+    from mnist_book.config import TrainConfig
+    from mnist_book.training import load_cached
+
+    loaded = {}
+    for entry in inside_manifest["inside"]["models"]:
+        offered = next(m for m in inside_manifest["models"] if m["label"] == entry["label"])
+        result = load_cached(offered["name"], TrainConfig(**offered["config"]))
+        if result is None:
+            pytest.fail(f"{entry['label']} is not in the model cache: run `make site` first.")
+        loaded[entry["name"]] = result.model
+    return loaded
+
+
+@pytest.fixture(scope="session")
+def test_digits() -> Any:
+    from mnist_book.data import load_mnist
+
+    return load_mnist()[1]
+
+
+def look(page: Any, images: Any, model: str) -> list[dict[str, Any]]:
+    return page.evaluate(
+        PAINT_AND_LOOK, {"images": [image.ravel().tolist() for image in images], "model": model}
+    )
+
+
+def test_the_views_open_the_convnet_and_the_best_network(inside_manifest: dict[str, Any]):
+    from mnist_book.records import validation_accuracy
+    from mnist_book.site.report import read_results
+
+    results = [r for r in read_results((SITE / "results.json").read_text()) if r.cache_key]
+    names = [entry["name"] for entry in inside_manifest["inside"]["models"]]
+    assert names[0] == "convnet"
+    assert max(results, key=validation_accuracy).name in names
+
+
+def test_every_layer_the_browser_shows_is_keras_s(
+    visit: Any, site_url: str, inside_manifest, inside_models, test_digits
+) -> None:
+    import numpy as np
+    from playwright.sync_api import expect
+
+    from mnist_book import inspection
+
+    images, _ = test_digits
+    chosen = images[:: len(images) // 8][:8]
+    page = open_board(visit, site_url)
+    for entry in inside_manifest["inside"]["models"]:
+        readings = look(page, chosen, entry["name"])
+        model = inside_models[entry["name"]]
+        inputs = np.array([r["input"] for r in readings], dtype="float32")
+        expected = inspection.reading(model, inputs.reshape(-1, *entry["input_shape"]))
+        names = [output["name"] for output in entry["outputs"]]
+        assert sorted(readings[0]["outputs"]) == sorted(names)
+        for name, keras_output in zip(names, expected, strict=True):
+            shown = np.array([r["outputs"][name] for r in readings]).reshape(keras_output.shape)
+            largest = np.abs(shown - keras_output).max()
+            assert largest <= 1e-4, f"{entry['name']} {name}: differs from Keras by {largest}"
+        # Each layer is labelled with its Keras name and shape, with a sentence of its own.
+        layers = page.locator(f"{INSIDE} .mnist-book-inside__layer")
+        expect(layers).to_have_count(len([o for o in entry["outputs"] if o["kind"] != "Evidence"]))
+        for layer, output in zip(layers.all(), entry["outputs"], strict=False):
+            caption = layer.locator("figcaption").inner_text()
+            shape = "\N{MULTIPLICATION SIGN}".join(map(str, output["shape"]))
+            assert output["name"] in caption and shape in caption
+            assert layer.locator(".mnist-book-inside__summary").inner_text().strip()
+
+
+def test_evidence_maps_add_up_to_the_logits_in_the_browser(
+    visit: Any, site_url: str, inside_manifest, inside_models, test_digits
+) -> None:
+    import numpy as np
+
+    from mnist_book import inspection
+
+    images, _ = test_digits
+    page = open_board(visit, site_url)
+    with_evidence = [e for e in inside_manifest["inside"]["models"] if e["evidence"]]
+    assert any(entry["name"] == "convnet" for entry in with_evidence)
+    for entry in with_evidence:
+        evidence = entry["evidence"]
+        readings = look(page, images[100:110], entry["name"])
+        maps = np.array([r["outputs"][evidence["output"]] for r in readings]).reshape(
+            len(readings), 10, -1
+        )
+        logits = maps.sum(axis=2) + np.array(evidence["bias"])
+        # The logits as Keras computes them: the last layer's input times its kernel, plus bias.
+        model = inside_models[entry["name"]]
+        dense = inspection.inference_layers(model)[-1]
+        inputs = np.array([r["input"] for r in readings], dtype="float32")
+        reads = inspection.reading(model, inputs.reshape(-1, *entry["input_shape"]))
+        names = [output["name"] for output in entry["outputs"]]
+        source = inputs if evidence["reads"] is None else reads[names.index(evidence["reads"])]
+        keras_logits = source.reshape(len(inputs), -1) @ np.asarray(dense.kernel)
+        keras_logits += np.asarray(dense.bias)
+        assert np.abs(logits - keras_logits).max() <= 1e-4
+        scores = np.array([r["outputs"][entry["prediction"]] for r in readings])
+        if entry["activation"] == "softmax":
+            exponents = np.exp(logits - logits.max(axis=1, keepdims=True))
+            activated = exponents / exponents.sum(axis=1, keepdims=True)
+        else:
+            activated = 1 / (1 + np.exp(-logits))
+        assert np.abs(activated - scores).max() <= 1e-4
+
+
+def test_a_test_digit_lands_on_the_map_where_python_puts_it(
+    visit: Any, site_url: str, inside_manifest, inside_models, test_digits
+) -> None:
+    import numpy as np
+
+    from mnist_book import inspection
+    from mnist_book.models import prepare_images
+
+    images, _ = test_digits
+    the_map = inside_manifest["inside"]["map"]
+    model = inside_models[the_map["model"]]
+    fitted = inspection.fit_feature_map(
+        inspection.penultimate_features(model, prepare_images(the_map["model"], images)),
+        the_map["dimensions"],
+    )
+    chosen = [7, 1_234, 5_000, 9_999]
+    page = open_board(visit, site_url)
+    readings = look(page, images[chosen], the_map["model"])
+    inputs = np.array([r["input"] for r in readings], dtype="float32").reshape(-1, 28, 28, 1)
+    expected = fitted.project(inspection.penultimate_features(model, inputs))
+    places = np.array([r["place"] for r in readings])
+    assert np.abs(places - expected).max() <= 1e-3, (places, expected)
+    points = np.array([r["point"] for r in readings])  # on the map: the first two
+    assert np.abs(points - expected[:, :2]).max() <= 1e-3
+    for reading, place in zip(readings, expected, strict=True):
+        distances = ((fitted.points - place) ** 2).sum(axis=1)
+        nearest = np.argsort(distances, kind="stable")[: the_map["neighbours"]]
+        assert reading["neighbours"][0] == nearest[0]
+        assert set(reading["neighbours"]) == set(nearest.tolist())
+    shown = page.locator(f"{INSIDE} .mnist-book-inside__neighbours figure")
+    assert shown.count() == the_map["neighbours"]
+
+
+def test_occlusion_is_one_batched_run_that_keras_agrees_with(
+    visit: Any, site_url: str, inside_manifest, inside_models, test_digits
+) -> None:
+    import numpy as np
+
+    images, _ = test_digits
+    page = open_board(visit, site_url)
+    entry = inside_manifest["inside"]["models"][0]
+    page.evaluate(AWAIT_OCCLUSION)
+    (reading,) = look(page, images[3:4], entry["name"])
+    result = page.evaluate("() => window.occluded")
+    patch, stride = (inside_manifest["inside"]["occlusion"][k] for k in ("patch", "stride"))
+    image = np.array(reading["input"], dtype="float32").reshape(28, 28)
+    batch = []
+    for top, left in result["places"]:
+        hidden = image.copy()
+        hidden[top : top + patch, left : left + patch] = 0
+        batch.append(hidden)
+    steps = (28 - patch) // stride + 1
+    assert len(batch) == steps * steps
+    model = inside_models[entry["name"]]
+    scores = model.predict(np.array(batch).reshape(-1, *entry["input_shape"]), verbose=0)
+    original = model.predict(image.reshape(1, *entry["input_shape"]), verbose=0)[0]
+    digit = int(original.argmax())
+    assert result["digit"] == digit
+    drops = original[digit] - scores[:, digit]
+    assert np.abs(np.array(result["drops"]) - drops).max() <= 1e-4
+
+
+def test_the_views_load_their_files_only_after_the_reader_draws(visit: Any, site_url: str):
+    browsing = visit()
+    page = browsing.context.new_page()
+    page.goto(site_url + DRAW, wait_until="load")
+    page.locator(CANVAS).focus()
+    page.wait_for_selector(f"{BOARD}[data-state=ready]", timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    assert not [url for url in browsing.fetched if "/inside/" in url]
+    page.evaluate(
+        """() => { window.looked = new Promise((resolve) => document.querySelector(
+        ".mnist-book-inside").addEventListener("mnist-book-inside:read", resolve,
+        {once: true})); }"""
+    )
+    write(page, 7, "mouse")
+    page.evaluate("() => window.looked")
+    page.wait_for_load_state("networkidle")
+    assert [url for url in browsing.fetched if "/inside/" in url and url.endswith(".onnx")]
+
+
+def test_the_views_empty_with_the_board_and_come_back_with_the_next_digit(
+    visit: Any, site_url: str, inside_manifest
+) -> None:
+    from playwright.sync_api import expect
+
+    page = open_board(visit, site_url)
+    layers = page.locator(f"{INSIDE} .mnist-book-inside__layer")
+    shown = len(
+        [o for o in inside_manifest["inside"]["models"][0]["outputs"] if o["kind"] != "Evidence"]
+    )
+    write(page, 7, "mouse")
+    expect(layers).to_have_count(shown)
+    page.locator(CANVAS).press("Delete")
+    expect(layers).to_have_count(0)
+    write(page, 1, "mouse")
+    expect(layers).to_have_count(shown)
+    expect(page.locator(f"{INSIDE} .mnist-book-inside__neighbours figure")).to_have_count(
+        inside_manifest["inside"]["map"]["neighbours"]
+    )
+
+
+BROKEN = {
+    "reading missing": ("**/draw/inside/convnet-reading-*.onnx", 404, b"", "HTTP 404", "all"),
+    "reading damaged": (
+        "**/draw/inside/convnet-reading-*.onnx",
+        200,
+        b"\x08\x07not onnx" * 50,
+        "damaged",
+        "all",
+    ),
+    "map missing": ("**/draw/inside/convnet-map-*.bin", 404, b"", "HTTP 404", "map"),
+    "digits damaged": (
+        "**/draw/inside/t10k-images-*.gz",
+        200,
+        b"\x1f\x8b" + b"\0" * 99,
+        "damaged",
+        "map",
+    ),
+}
+"""What to break (a URL pattern), how the server answers, what the view says, which views."""
+
+
+@pytest.mark.parametrize("case", BROKEN)
+def test_a_missing_or_damaged_view_file_fails_only_its_view(visit: Any, site_url: str, case: str):
+    from playwright.sync_api import expect
+
+    pattern, status, body, words, views = BROKEN[case]
+    browsing = visit()
+    browsing.context.route(pattern, lambda route: route.fulfill(status=status, body=body))
+    page = browsing.context.new_page()
+    page.goto(site_url + DRAW, wait_until="load")
+    page.locator(CANVAS).focus()
+    page.wait_for_selector(f"{BOARD}[data-state=ready]", timeout=60_000)
+    write(page, 7, "mouse")
+    # The prediction keeps working: the board's own convnet reads the 7.
+    expect(model_card(page, "convnet").locator(".mnist-book-draw__digit")).to_have_text("7")
+    expect(
+        page.locator(f"{INSIDE} .mnist-book-inside__map .mnist-book-inside__error")
+    ).to_contain_text(words, timeout=30_000)
+    layers = page.locator(f"{INSIDE} .mnist-book-inside__layers")
+    if views == "all":
+        expect(layers.locator(".mnist-book-inside__error")).to_contain_text(words)
+    else:  # the other views still show the convnet's layers
+        expect(layers.locator(".mnist-book-inside__layer").first).to_be_visible()
+        expect(layers.locator(".mnist-book-inside__error")).to_have_count(0)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_views_fit_a_phone_and_pass_axe(visit: Any, site_url: str, scheme: str) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    options = {"viewport": PHONE, "is_mobile": True, "has_touch": True, "color_scheme": scheme}
+    page = open_board(visit, site_url, **options)
+    page.evaluate(AWAIT_OCCLUSION)
+    write(page, 4, "touch")
+    page.evaluate("() => window.occluded")
+    page.wait_for_selector(f"{INSIDE} .mnist-book-inside__neighbours canvas")
+    width, client = page.evaluate(
+        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert width <= client, f"the draw page, drawn on, is {width} px wide on a {client} px screen"
+    violations = Axe().run(page).response["violations"]
+    serious = [
+        f"{violation['id']} ({violation['impact']}): {violation['help']} at "
+        + ", ".join(str(node["target"]) for node in violation["nodes"][:5])
+        for violation in violations
+        if violation["impact"] in ("serious", "critical")
+    ]
+    assert not serious, "\n  ".join(serious)
