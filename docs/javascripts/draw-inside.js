@@ -262,7 +262,9 @@ class Inside {
         const results = await session.run(feeds);
         const ms = performance.now() - started;
         const outputs = {};
-        for (const output of model.entry.outputs) outputs[output.name] = results[output.name].data;
+        for (const output of model.entry.outputs) {
+          outputs[output.name] = results[output.same_as ?? output.name].data;
+        }
         const drawn = performance.now();
         const reading = { model: model.entry.name, input, outputs, ms };
         this.showLayers(model.entry, outputs);

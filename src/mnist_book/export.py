@@ -73,7 +73,7 @@ def reading_to_onnx(model: keras.Model) -> bytes:
     Its outputs are named after the layers they come from, then `EVIDENCE_NAME`.
     """
     reading = inspection.reading_model(model)
-    names = [layer.name for layer in inspection.inference_layers(model)]
+    names = [layer.name for layer in inspection.reading_layers(model)]
     names += [EVIDENCE_NAME] * (len(reading.outputs) - len(names))
     return graph_to_onnx(reading, names)
 
@@ -140,7 +140,7 @@ READING_PROCEDURE = (
     canonical,
     inspection.reading_model,
     inspection.evidence_geometry,
-    inspection.inference_layers,
+    inspection.reading_layers,
 )
 """The code that turns a trained model into its reading export, part of that one's key."""
 

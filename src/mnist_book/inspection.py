@@ -16,9 +16,10 @@ left out everywhere: they are identities outside training.
   reads, mapped to two dimensions by PCA.
 - `fgsm`, `fgsm_accuracy` and `smallest_flipping_epsilon`: adversarial images by the fast
   gradient sign method (Goodfellow et al. 2015).
-- `reading_model` and `reading`: everything one reading computes, every layer's output and the
-  evidence maps, whose cells add up to the logits (`evidence_geometry`, `evidence_bias`);
-  `inference_layers`, `last_layer_reads` and `predictions` serve them and the draw page.
+- `reading_model` and `reading`: everything one reading computes, every layer's output
+  (`reading_layers`) and the evidence maps, whose cells add up to the logits
+  (`evidence_geometry`, `evidence_bias`); `inference_layers`, `last_layer_reads` and
+  `predictions` serve them and the draw page.
 """
 
 from __future__ import annotations
@@ -338,23 +339,36 @@ def smallest_flipping_epsilon(
 def reading_model(model: keras.Model) -> keras.Model:
     """A functional model, sharing `model`'s weights, that shows everything one reading computes.
 
-    Its outputs are every inference layer's output, in order (the last is the prediction),
-    then, where `evidence_geometry` finds one, the evidence maps: shape (batch, 10, h, w),
-    map ``c`` being the last `Dense` layer's weights for digit ``c`` times what that layer
-    reads, summed over channels. The maps of digit ``c`` add up, with the layer's bias, to
-    the layer's input to its activation (the logit): ``logit_c = sum(W_c * A) + b_c``.
+    Its outputs are the output of each of `reading_layers`, in order (the last is the
+    prediction), then, where `evidence_geometry` finds one, the evidence maps: shape
+    (batch, 10, h, w), map ``c`` being the last `Dense` layer's weights for digit ``c``
+    times what that layer reads, summed over channels. The maps of digit ``c`` add up, with
+    the layer's bias, to the layer's input to its activation (the logit):
+    ``logit_c = sum(W_c * A) + b_c``.
     """
     inputs = keras.Input(shape=model.input_shape[1:])
     layers = _layers(model)
-    x, outputs = inputs, []
+    x, tensors = inputs, []
     for layer in layers:
         x = layer(x)
-        outputs.append(x)
+        tensors.append(x)
+    shown = reading_layers(model)
+    outputs = [tensor for layer, tensor in zip(layers, tensors, strict=True) if layer in shown]
     geometry = evidence_geometry(model)
     if geometry is not None:
-        source = inputs if geometry.reads is None else outputs[geometry.index]
+        source = inputs if geometry.reads is None else tensors[geometry.index]
         outputs.append(_Evidence(layers[-1], geometry.shape)(source))
     return keras.Model(inputs=inputs, outputs=outputs, name=f"{model.name}_reading")
+
+
+def reading_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The inference layers whose outputs `reading_model` gives: all but `Dropout`.
+
+    A `Dropout` layer passes its input on unchanged when reading: an output of its own would
+    be a second name for one tensor, which the ONNX converter resolves differently from one
+    run to the next.
+    """
+    return [layer for layer in _layers(model) if not isinstance(layer, keras.layers.Dropout)]
 
 
 class _Evidence(keras.layers.Layer):
@@ -449,7 +463,7 @@ def reading(model: keras.Model, images: np.ndarray) -> list[np.ndarray]:
 
 
 def inference_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    """The layers inference runs, in order (no augmentation): `reading_model`'s outputs."""
+    """The layers inference runs, in order (no augmentation)."""
     return _layers(model)
 
 

@@ -100,16 +100,22 @@ def page_assets(
 def describe(model: Any) -> dict[str, Any]:
     """What a reading export of `model` outputs, in order, and how to read it.
 
-    ``outputs`` lists each output's name, kind (the Keras layer's class, or ``Evidence``)
-    and shape without the batch; ``prediction`` names the last layer and ``activation`` is
-    its activation; ``features`` names the layer before it (what the map projects);
-    ``evidence`` holds the evidence maps' geometry and the last layer's bias, or is None.
+    ``outputs`` lists each layer's output (name, kind: the Keras layer's class, or
+    ``Evidence``, and shape without the batch), with ``same_as`` naming the export's output
+    that holds it when the export has none of its own (`inspection.reading_layers`);
+    ``prediction`` names the last layer and ``activation`` is its activation; ``features``
+    names the layer before it (what the map projects); ``evidence`` holds the evidence maps'
+    geometry and the last layer's bias, or is None.
     """
     layers = inspection.inference_layers(model)
-    outputs = [
-        {"name": layer.name, "kind": type(layer).__name__, "shape": _shape(layer.output)}
-        for layer in layers
-    ]
+    exported = inspection.reading_layers(model)
+    outputs = []
+    for layer in layers:
+        outputs.append(
+            {"name": layer.name, "kind": type(layer).__name__, "shape": _shape(layer.output)}
+        )
+        if layer not in exported:  # the same values as the layer before (Dropout, reading)
+            outputs[-1]["same_as"] = outputs[-2]["name"]
     geometry = inspection.evidence_geometry(model)
     evidence = None
     if geometry is not None:
