@@ -53,6 +53,10 @@ class PluginConfig(config_options.Config):
 class MnistBookPlugin(BasePlugin[PluginConfig]):
     """Execute the tutorial scripts, then finish the pages mkdocs-jupyter renders."""
 
+    # Set by on_startup, which a build run through mkdocs's Python API (`build`) never calls.
+    serving = False
+    background: BackgroundExecution | None = None
+
     def on_startup(self, *, command: Literal["build", "gh-deploy", "serve"], dirty: bool) -> None:
         # With this event, one plugin instance lives through all the rebuilds of a serve.
         self.serving = command == "serve"
