@@ -118,20 +118,32 @@ def first_prediction(browser, url: str) -> dict[str, float]:
     return {"load_ms": loaded, "wasm_fetched_ms": round(wasm), "first_prediction_ms": round(first)}
 
 
-def inference(browser, url: str, images: int) -> tuple[dict[str, list[float]], list[float]]:
-    """Per model, the milliseconds of each prediction; and the framing times."""
+def _test_digits(images: int) -> list[list[float]]:
+    """`images` test digits spread over the test set, each as 784 numbers."""
     from mnist_book.data import load_mnist
 
     _, (test_images, _) = load_mnist()
     chosen = test_images[:: len(test_images) // images][:images]
+    return [image.ravel().tolist() for image in chosen]
+
+
+def _draw_page(browser, url: str):
+    """A new context (no requests outside the site) with the draw page open, its models ready."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.route(lambda target: not target.startswith(url), lambda route: route.abort())
     page = context.new_page()
     page.goto(url + DRAW, wait_until="load")
     page.locator(".mnist-book-draw__canvas").focus()
     page.wait_for_selector(".mnist-book-draw[data-state=ready]", timeout=60_000)
-    page.evaluate(PAINT_AND_READ, [image.ravel().tolist() for image in chosen[:5]])  # warm-up
-    readings = page.evaluate(PAINT_AND_READ, [image.ravel().tolist() for image in chosen])
+    return context, page
+
+
+def inference(browser, url: str, images: int) -> tuple[dict[str, list[float]], list[float]]:
+    """Per model, the milliseconds of each prediction; and the framing times."""
+    chosen = _test_digits(images)
+    context, page = _draw_page(browser, url)
+    page.evaluate(PAINT_AND_READ, chosen[:5])  # warm-up
+    readings = page.evaluate(PAINT_AND_READ, chosen)
     framing = page.evaluate(FRAMING)
     context.close()
     times: dict[str, list[float]] = {}
@@ -143,16 +155,8 @@ def inference(browser, url: str, images: int) -> tuple[dict[str, list[float]], l
 
 def look_inside(browser, url: str, images: int) -> dict[str, dict[str, list[float]]]:
     """Per look-inside network, the milliseconds of each full reading and of its views."""
-    from mnist_book.data import load_mnist
-
-    _, (test_images, _) = load_mnist()
-    chosen = [image.ravel().tolist() for image in test_images[:: len(test_images) // images]]
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.route(lambda target: not target.startswith(url), lambda route: route.abort())
-    page = context.new_page()
-    page.goto(url + DRAW, wait_until="load")
-    page.locator(".mnist-book-draw__canvas").focus()
-    page.wait_for_selector(".mnist-book-draw[data-state=ready]", timeout=60_000)
+    chosen = _test_digits(images)
+    context, page = _draw_page(browser, url)
     manifest = json.loads((SITE / DRAW / "models.json").read_text())
     times = {}
     for entry in manifest["inside"]["models"]:
