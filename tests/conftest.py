@@ -13,6 +13,9 @@ from mnist_book.paths import (
     PUBLISHED_CACHE_ENV,
 )
 
+# The browser suites' shared fixtures (the served site/, one Chromium, the draw board).
+pytest_plugins = ["browser_site"]
+
 SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
 if not os.environ.get(DATA_DIR_ENV) and (SHARED_MNIST / "SHA256SUMS").is_file():

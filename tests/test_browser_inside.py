@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the browser suite's fixtures are imported by name, as pytest finds them)
 """The draw page's look-inside views, in headless Chromium, on the built site/.
 
 Run with the rest of the browser suite (`make test-browser`, after `make site`): every layer
@@ -9,23 +8,10 @@ damaged file fails only its own view, and the views fit a phone and pass axe.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
-from test_browser import (  # noqa: F401  (its fixtures, used by name)
-    BOARD,
-    CANVAS,
-    DRAW,
-    PHONE,
-    SITE,
-    browser,
-    model_card,
-    open_board,
-    site_url,
-    visit,
-    write,
-)
+from browser_site import BOARD, CANVAS, DRAW, PHONE, SITE, model_card, open_board, write
 
 pytestmark = pytest.mark.browser
 
@@ -88,31 +74,11 @@ AWAIT_OCCLUSION = """() => { window.occluded = new Promise((resolve) => document
 
 
 @pytest.fixture(scope="session")
-def inside_manifest(site_url: str) -> dict[str, Any]:
-    return json.loads((SITE / DRAW / "models.json").read_text())
-
-
-@pytest.fixture(scope="session")
-def inside_models(inside_manifest: dict[str, Any]) -> dict[str, Any]:
-    """Each network the views open, as Keras loads it from the model cache the site used."""
-    from mnist_book.config import TrainConfig
-    from mnist_book.training import load_cached
-
-    loaded = {}
-    for entry in inside_manifest["inside"]["models"]:
-        offered = next(m for m in inside_manifest["models"] if m["label"] == entry["label"])
-        result = load_cached(offered["name"], TrainConfig(**offered["config"]))
-        if result is None:
-            pytest.fail(f"{entry['label']} is not in the model cache: run `make site` first.")
-        loaded[entry["name"]] = result.model
-    return loaded
-
-
-@pytest.fixture(scope="session")
-def test_digits() -> Any:
-    from mnist_book.data import load_mnist
-
-    return load_mnist()[1]
+def inside_models(draw_manifest: dict[str, Any], keras_models: dict[str, Any]) -> dict[str, Any]:
+    """Each network the views open, by name, as Keras loads it from the site's model cache."""
+    return {
+        entry["name"]: keras_models[entry["label"]] for entry in draw_manifest["inside"]["models"]
+    }
 
 
 def look(page: Any, images: Any, model: str) -> list[dict[str, Any]]:
@@ -121,28 +87,28 @@ def look(page: Any, images: Any, model: str) -> list[dict[str, Any]]:
     )
 
 
-def test_the_views_open_the_convnet_and_the_best_network(inside_manifest: dict[str, Any]):
+def test_the_views_open_the_convnet_and_the_best_network(draw_manifest: dict[str, Any]):
     from mnist_book.records import validation_accuracy
     from mnist_book.site.report import read_results
 
     results = [r for r in read_results((SITE / "results.json").read_text()) if r.cache_key]
-    names = [entry["name"] for entry in inside_manifest["inside"]["models"]]
+    names = [entry["name"] for entry in draw_manifest["inside"]["models"]]
     assert names[0] == "convnet"
     assert max(results, key=validation_accuracy).name in names
 
 
 def test_every_layer_the_browser_shows_is_keras_s(
-    visit: Any, site_url: str, inside_manifest, inside_models, test_digits
+    visit: Any, site_url: str, draw_manifest, inside_models, mnist_test
 ) -> None:
     import numpy as np
     from playwright.sync_api import expect
 
     from mnist_book import inspection
 
-    images, _ = test_digits
+    images, _ = mnist_test
     chosen = images[:: len(images) // 8][:8]
     page = open_board(visit, site_url)
-    for entry in inside_manifest["inside"]["models"]:
+    for entry in draw_manifest["inside"]["models"]:
         readings = look(page, chosen, entry["name"])
         model = inside_models[entry["name"]]
         inputs = np.array([r["input"] for r in readings], dtype="float32")
@@ -171,15 +137,15 @@ def test_every_layer_the_browser_shows_is_keras_s(
 
 
 def test_evidence_maps_add_up_to_the_logits_in_the_browser(
-    visit: Any, site_url: str, inside_manifest, inside_models, test_digits
+    visit: Any, site_url: str, draw_manifest, inside_models, mnist_test
 ) -> None:
     import numpy as np
 
     from mnist_book import inspection
 
-    images, _ = test_digits
+    images, _ = mnist_test
     page = open_board(visit, site_url)
-    with_evidence = [e for e in inside_manifest["inside"]["models"] if e["evidence"]]
+    with_evidence = [e for e in draw_manifest["inside"]["models"] if e["evidence"]]
     assert any(entry["name"] == "convnet" for entry in with_evidence)
     for entry in with_evidence:
         evidence = entry["evidence"]
@@ -208,15 +174,15 @@ def test_evidence_maps_add_up_to_the_logits_in_the_browser(
 
 
 def test_a_test_digit_lands_on_the_map_where_python_puts_it(
-    visit: Any, site_url: str, inside_manifest, inside_models, test_digits
+    visit: Any, site_url: str, draw_manifest, inside_models, mnist_test
 ) -> None:
     import numpy as np
 
     from mnist_book import inspection
     from mnist_book.models import prepare_images
 
-    images, _ = test_digits
-    the_map = inside_manifest["inside"]["map"]
+    images, _ = mnist_test
+    the_map = draw_manifest["inside"]["map"]
     model = inside_models[the_map["model"]]
     fitted = inspection.fit_feature_map(
         inspection.penultimate_features(model, prepare_images(the_map["model"], images)),
@@ -241,17 +207,17 @@ def test_a_test_digit_lands_on_the_map_where_python_puts_it(
 
 
 def test_occlusion_is_one_batched_run_that_keras_agrees_with(
-    visit: Any, site_url: str, inside_manifest, inside_models, test_digits
+    visit: Any, site_url: str, draw_manifest, inside_models, mnist_test
 ) -> None:
     import numpy as np
 
-    images, _ = test_digits
+    images, _ = mnist_test
     page = open_board(visit, site_url)
-    entry = inside_manifest["inside"]["models"][0]
+    entry = draw_manifest["inside"]["models"][0]
     page.evaluate(AWAIT_OCCLUSION)
     (reading,) = look(page, images[3:4], entry["name"])
     result = page.evaluate("() => window.occluded")
-    patch, stride = (inside_manifest["inside"]["occlusion"][k] for k in ("patch", "stride"))
+    patch, stride = (draw_manifest["inside"]["occlusion"][k] for k in ("patch", "stride"))
     image = np.array(reading["input"], dtype="float32").reshape(28, 28)
     batch = []
     for top, left in result["places"]:
@@ -289,14 +255,14 @@ def test_the_views_load_their_files_only_after_the_reader_draws(visit: Any, site
 
 
 def test_the_views_empty_with_the_board_and_come_back_with_the_next_digit(
-    visit: Any, site_url: str, inside_manifest
+    visit: Any, site_url: str, draw_manifest
 ) -> None:
     from playwright.sync_api import expect
 
     page = open_board(visit, site_url)
     layers = page.locator(f"{INSIDE} .mnist-book-inside__layer")
     shown = len(
-        [o for o in inside_manifest["inside"]["models"][0]["outputs"] if o["kind"] != "Evidence"]
+        [o for o in draw_manifest["inside"]["models"][0]["outputs"] if o["kind"] != "Evidence"]
     )
     write(page, 7, "mouse")
     expect(layers).to_have_count(shown)
@@ -305,7 +271,7 @@ def test_the_views_empty_with_the_board_and_come_back_with_the_next_digit(
     write(page, 1, "mouse")
     expect(layers).to_have_count(shown)
     expect(page.locator(f"{INSIDE} .mnist-book-inside__neighbours figure")).to_have_count(
-        inside_manifest["inside"]["map"]["neighbours"]
+        draw_manifest["inside"]["map"]["neighbours"]
     )
 
 
