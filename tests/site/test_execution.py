@@ -47,6 +47,7 @@ def test_pages_run_in_parallel_report_progress_and_results(tmp_path):
     assert "a.py: m epoch 1/1, validation accuracy 50.00%" in said
     assert "a.py: m test accuracy 50.00%" in said
     assert any(line.startswith("Executing b.py (running: ") for line in said)
+    assert not any("stderr" in line for line in said)
     outputs = executed["b.py"].notebook.read_text()
     assert '"text": [\n     "b\\n"' in outputs or '"b\\n"' in outputs
 
@@ -118,7 +119,9 @@ def test_lines_printed_over_time_are_one_output_on_the_page(tmp_path):
     print("to stderr", file=sys.stderr, flush=True)
     print("done")
     """
-    executed, _ = run(tmp_path, {"page.py": page})
+    executed, said = run(tmp_path, {"page.py": page})
+    # The build's log says which cell put red text on the page, and what.
+    assert "page.py: code cell 1 wrote to stderr, which the page shows: to stderr" in said
     notebook = json.loads(executed["page.py"].notebook.read_text())
     (cell,) = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
     streams = [(o["name"], "".join(o["text"])) for o in cell["outputs"]]

@@ -136,6 +136,8 @@ async def _execute_all(
             finally:
                 running.remove(src_path)
             say(f"Executed {src_path} in {seconds:.1f} s")
+            for report in stderr_reports(src_path, notebook):
+                say(report)
             return cache.store(src_path, notebook, seconds, results)
 
     slowest_first = sorted(scripts, key=lambda src_path: -cache.previous_seconds(src_path))
@@ -265,6 +267,21 @@ def coalesce_streams(notebook: Any) -> None:
                 joined.append(output)
         if "outputs" in cell:
             cell.outputs = joined
+
+
+def stderr_reports(src_path: str, notebook: Any) -> list[str]:
+    """A line per code cell that wrote to stderr, with what it wrote: readers see it in red.
+
+    The build says so in its log, so that a warning on a page is seen where it comes from.
+    """
+    code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    return [
+        f"{src_path}: code cell {number} wrote to stderr, which the page shows: "
+        + " | ".join(output.text.strip().splitlines()[:3])
+        for number, cell in enumerate(code_cells, start=1)
+        for output in cell.get("outputs", [])
+        if output.output_type == "stream" and output.name == "stderr" and output.text.strip()
+    ]
 
 
 async def _until_done_or_stalled(execution: Any, stalled: Any) -> None:
