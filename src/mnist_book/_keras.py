@@ -5,6 +5,10 @@ to file descriptor 2, where no Python-level setting reaches them, and a Jupyter 
 them to the reader as red stderr; so does CUDA's first probe for a GPU on a machine without
 one. Both happen here, with descriptor 2 pointed at a temporary file; if the import fails,
 what it wrote is replayed so nothing that explains the failure is lost.
+
+It also turns on TensorFlow's oneDNN kernels, which TensorFlow enables by itself only on CPUs
+with AVX-512: on the AVX2 machines here they make a convnet's epoch about a fifth faster and
+its inference twice as fast (`make profile`). Set ``TF_ENABLE_ONEDNN_OPTS=0`` to compare.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from types import ModuleType
 
 def _import_quietly() -> tuple[ModuleType, ModuleType]:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # later C++ INFO/WARNING lines
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     if "keras" in sys.modules:
         import keras
         import tensorflow

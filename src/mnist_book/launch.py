@@ -133,6 +133,7 @@ def _launch(
         paths.CACHE_DIR_ENV: str(entry.parent.parent),
         "CUDA_VISIBLE_DEVICES": "-1",  # local workers share the CPU; GPUs: `local_strategy`
         "TF_NUM_INTRAOP_THREADS": os.environ.get("TF_NUM_INTRAOP_THREADS", str(threads)),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(threads)),  # oneDNN's threads
         "PYTHONUNBUFFERED": "1",
     }
     command = worker_command(name, config, timeout=timeout)
