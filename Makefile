@@ -48,8 +48,8 @@ lock-check: $(STAMP)  ## Fail if requirements.lock is not what `make lock` write
 	@$(UV_COMPILE) -o $(VENV)/lock-check.txt
 	@diff -u $(LOCK) $(VENV)/lock-check.txt || { echo "requirements.lock does not match pyproject.toml: run make lock"; exit 1; }
 
-test: $(STAMP)  ## Run the test suite.
-	$(BIN)/python -m pytest
+test: $(STAMP)  ## Run the test suite (on every core: each test file in one worker).
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 test-browser: $(STAMP)  ## Drive the built site/ in headless Chromium (after make site).
 	$(BIN)/python -m pytest -m browser
