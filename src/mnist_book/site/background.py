@@ -48,7 +48,7 @@ class PageProgress:
 
     state: str = QUEUED
     model: str | None = None
-    activity: str | None = None  # "training", "waiting", "loaded"
+    activity: str | None = None  # run_log.TRAINING (epochs too), WAITING or LOADED
     epoch: int = 0
     epochs: int | None = None
     seconds_left: float | None = None
@@ -63,9 +63,9 @@ class PageProgress:
             return f"Its execution failed: {self.error}"
         if self.model is None:
             return "Executing its code cells."
-        if self.activity == "waiting":
+        if self.activity == run_log.WAITING:
             return f"Waiting for another page's training of {self.model} to finish."
-        if self.activity == "loaded":
+        if self.activity == run_log.LOADED:
             return f"Loaded {self.model} from the model cache; executing the next cells."
         if not self.epoch:
             return f"Training {self.model}: its first epoch is running."
@@ -78,7 +78,7 @@ class PageProgress:
             return replace(
                 self,
                 model=event.model,
-                activity="training",
+                activity=run_log.TRAINING,
                 epoch=0,
                 epochs=event.epochs,
                 seconds_left=None,
@@ -88,15 +88,15 @@ class PageProgress:
             return replace(
                 self,
                 model=event.model,
-                activity="training",
+                activity=run_log.TRAINING,
                 epoch=event.epoch,
                 epochs=event.epochs,
                 seconds_left=per_epoch * (event.epochs - event.epoch),
             )
         if event.kind == run_log.WAITING:
-            return replace(self, model=event.model, activity="waiting")
+            return replace(self, model=event.model, activity=run_log.WAITING)
         if event.kind == run_log.LOADED:
-            return replace(self, model=event.model, activity="loaded")
+            return replace(self, model=event.model, activity=run_log.LOADED)
         return replace(self, model=None, activity=None)  # a result: on to the next cells
 
 
