@@ -101,10 +101,7 @@ def test_canonical_names_do_not_depend_on_the_converters_names(trained):
 
 
 def test_a_model_not_in_the_cache_is_never_trained(trained, isolated_cache, monkeypatch):
-    def no_training(*args, **kwargs):
-        raise AssertionError("exporting trained a model")
-
-    monkeypatch.setattr(training, "_train_and_evaluate", no_training)
+    monkeypatch.setattr(training, "_train_and_evaluate", _never("trained by exporting"))
     with pytest.raises(export.ModelNotTrainedError) as caught:
         export.exported_onnx("convnet", TINY)
     message = str(caught.value)
