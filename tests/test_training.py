@@ -87,6 +87,13 @@ def test_cache_key_is_the_same_in_another_process():
     assert other.stdout.strip() == cache_key("convnet", recipe("convnet"))
 
 
+def test_cache_key_follows_the_onednn_setting(monkeypatch):
+    """oneDNN's kernels move the last digits: a model trained without them is another model."""
+    with_onednn = cache_key("single_layer", SMALL)
+    monkeypatch.setattr(cache_identity, "ONEDNN_OPTS", "0")
+    assert cache_key("single_layer", SMALL) != with_onednn
+
+
 def test_cache_key_follows_the_architecture(monkeypatch):
     before = cache_key("hidden_layer", SMALL)
     spec = models.MODELS["hidden_layer"]

@@ -9,6 +9,8 @@ what it wrote is replayed so nothing that explains the failure is lost.
 It also turns on TensorFlow's oneDNN kernels, which TensorFlow enables by itself only on CPUs
 with AVX-512: on the AVX2 machines here they make a convnet's epoch about a fifth faster and
 its inference twice as fast (`make profile`). Set ``TF_ENABLE_ONEDNN_OPTS=0`` to compare.
+The kernels move results in the last digits, so `ONEDNN_OPTS`, the setting this process runs
+with, is part of every model's cache key.
 """
 
 from __future__ import annotations
@@ -50,3 +52,5 @@ def _import_quietly() -> tuple[ModuleType, ModuleType]:
 
 
 keras, tensorflow = _import_quietly()
+ONEDNN_OPTS = os.environ["TF_ENABLE_ONEDNN_OPTS"]
+"""`TF_ENABLE_ONEDNN_OPTS` as this process runs TensorFlow: "1" unless it was set otherwise."""

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from mnist_book import data
-from mnist_book._keras import keras, tensorflow
+from mnist_book._keras import ONEDNN_OPTS, keras, tensorflow
 from mnist_book.config import TrainConfig
 from mnist_book.models import build_model
 
@@ -41,9 +41,9 @@ def cache_key(
     That is: the model as Keras serialises it once compiled for `config` (architecture,
     initialisers, optimiser, learning-rate schedule), the source of each module defining one
     of its layers that `mnist_book` defines (the layer and the helpers it calls), `config`,
-    the data checksums, the code of the training `procedure` and the versions of Keras,
-    TensorFlow and NumPy. A data-parallel training adds its `distribution`
-    (`mnist_book.distributed.key_material`).
+    the data checksums, the code of the training `procedure`, the versions of Keras,
+    TensorFlow and NumPy, and whether TensorFlow's oneDNN kernels are on. A data-parallel
+    training adds its `distribution` (`mnist_book.distributed.key_material`).
     """
     model = build_model(name, config.learning_rate_schedule())
     identity = {
@@ -59,6 +59,7 @@ def cache_key(
         "data": data.data_checksums(),
         "procedure": [code_fingerprint(step) for step in procedure],
         "versions": [keras.__version__, tensorflow.__version__, np.__version__],
+        "onednn": ONEDNN_OPTS,
     }
     if distribution is not None:
         identity["distribution"] = distribution
