@@ -62,6 +62,15 @@ def test_code_cells_take_the_themes_code_block_markup(tmp_path):
     assert "<h1" in cleaned and "<em>prose</em>" in cleaned and ">hi\n</pre>" in cleaned
 
 
+def test_empty_collapse_handles_are_dropped(tmp_path):
+    html = rendered(tmp_path)
+    assert "jp-Collapser" in html  # what there was to drop
+    cleaned = notebook_html.clean_notebook_html(html)
+    assert "jp-Collapser" not in cleaned
+    wrapper = '<div class="jp-Cell-inputWrapper"'
+    assert cleaned.count(wrapper) == html.count(wrapper) == 3
+
+
 def test_html_without_a_notebook_is_unchanged():
     assert notebook_html.clean_notebook_html("<p>plain</p>") == "<p>plain</p>"
 

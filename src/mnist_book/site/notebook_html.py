@@ -23,6 +23,7 @@ _CODE_CELL_INPUT = re.compile(
 )
 _STYLE = re.compile(r"<style[^>]*>(?P<css>.*?)</style>\s*", re.S)
 _STYLER_ID = re.compile(r' id="(?P<id>T_[0-9a-f]+_(?:row|level)\w*)"')
+_EMPTY_COLLAPSER = re.compile(r'<div class="jp-Collapser[^"]*">\s*</div>\s*')
 _MATHJAX_LOADER = re.compile(r"<script data-mkdocs-jupyter-mathjax=.*?</script>\s*", re.S)
 
 
@@ -44,6 +45,8 @@ def clean_notebook_html(html: str) -> str:
     # A pandas Styler gives every cell an id; only those its own rules name are needed.
     styled = set(re.findall(r"#(T_\w+)", "".join(m["css"] for m in _STYLE.finditer(body))))
     body = _STYLER_ID.sub(lambda match: match[0] if match["id"] in styled else "", body)
+    # JupyterLab's collapse handles: empty, and hidden by notebook.css (3 KB on a long page).
+    body = _EMPTY_COLLAPSER.sub("", body)
     # Keyboard users tab to links and scrollable outputs, not to every cell's source.
     body = body.replace('class="jp-Cell-inputWrapper" tabindex="0"', 'class="jp-Cell-inputWrapper"')
     # Notebook headings' "¶" links: as Material's own, so search leaves them out.
