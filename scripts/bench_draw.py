@@ -36,8 +36,8 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from browser_site import CHROMIUM, CHROMIUM_ARGS, PAINT_AND_READ  # noqa: E402
 from digit_strokes import strokes  # noqa: E402  (the browser suite's handwritten digits)
-from test_browser import CHROMIUM, CHROMIUM_ARGS, PAINT_AND_READ  # noqa: E402
 
 SITE = ROOT / "site"
 DRAW = "draw/"

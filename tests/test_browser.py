@@ -22,6 +22,7 @@ from browser_site import (
     BOARD,
     CANVAS,
     DRAW,
+    PAINT_AND_READ,
     PHONE,
     ROOT,
     SITE,
@@ -378,29 +379,6 @@ READ_BOARD = """async () => {
 }"""
 """What the board reads now: its 28x28 input and each model's scores (the page's own path)."""
 
-PAINT_AND_READ = """async (images) => {
-    const root = document.querySelector(".mnist-book-draw");
-    const canvas = root.querySelector("canvas");
-    const context = canvas.getContext("2d");
-    const side = canvas.width, scale = side / 28;
-    const readings = [];
-    for (const pixels of images) {
-        const image = context.createImageData(side, side);
-        for (let y = 0; y < side; y++) {
-            for (let x = 0; x < side; x++) {
-                const ink = pixels[Math.floor(y / scale) * 28 + Math.floor(x / scale)];
-                image.data.set([255, 255, 255, ink], 4 * (y * side + x));
-            }
-        }
-        context.putImageData(image, 0, 0);
-        readings.push(await new Promise((resolve) => {
-            root.addEventListener(
-                "mnist-book-draw:read", (event) => resolve(event.detail), {once: true});
-            canvas.dispatchEvent(new Event("mnist-book-draw:changed"));
-        }));
-    }
-    return readings;
-}"""
 """Paint each 28x28 image, pixel for pixel, onto the board (white ink, as the board draws),
 and return what the board reads from it."""
 
