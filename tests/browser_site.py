@@ -42,29 +42,37 @@ DRAW = "draw/"
 BOARD = ".mnist-book-draw"
 CANVAS = ".mnist-book-draw__canvas"
 
-PAINT_AND_READ = """async (images) => {
-    const root = document.querySelector(".mnist-book-draw");
-    const canvas = root.querySelector("canvas");
+PAINT_ONE = """const paintOne = async (board, pixels) => {
+    const canvas = board.querySelector("canvas");
     const context = canvas.getContext("2d");
     const side = canvas.width, scale = side / 28;
-    const readings = [];
-    for (const pixels of images) {
-        const image = context.createImageData(side, side);
-        for (let y = 0; y < side; y++) {
-            for (let x = 0; x < side; x++) {
-                const ink = pixels[Math.floor(y / scale) * 28 + Math.floor(x / scale)];
-                image.data.set([255, 255, 255, ink], 4 * (y * side + x));
-            }
+    const image = context.createImageData(side, side);
+    for (let y = 0; y < side; y++) {
+        for (let x = 0; x < side; x++) {
+            const ink = pixels[Math.floor(y / scale) * 28 + Math.floor(x / scale)];
+            image.data.set([255, 255, 255, ink], 4 * (y * side + x));
         }
-        context.putImageData(image, 0, 0);
-        readings.push(await new Promise((resolve) => {
-            root.addEventListener(
-                "mnist-book-draw:read", (event) => resolve(event.detail), {once: true});
-            canvas.dispatchEvent(new Event("mnist-book-draw:changed"));
-        }));
     }
+    context.putImageData(image, 0, 0);
+    return await new Promise((resolve) => {
+        board.addEventListener(
+            "mnist-book-draw:read", (event) => resolve(event.detail), {once: true});
+        canvas.dispatchEvent(new Event("mnist-book-draw:changed"));
+    });
+};"""
+"""JavaScript for the scripts below: `paintOne(board, pixels)` paints one image (28x28 grey
+levels, a list) on the board and resolves with the board's reading of it."""
+
+PAINT_AND_READ = (
+    "async (images) => {"
+    + PAINT_ONE
+    + """
+    const board = document.querySelector(".mnist-book-draw");
+    const readings = [];
+    for (const pixels of images) readings.push(await paintOne(board, pixels));
     return readings;
 }"""
+)
 """Paints each image (28x28 grey levels, lists) on the board in turn; the board's readings."""
 
 

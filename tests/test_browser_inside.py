@@ -11,36 +11,34 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from browser_site import BOARD, CANVAS, DRAW, PHONE, SITE, model_card, open_board, write
+from browser_site import (
+    BOARD,
+    CANVAS,
+    DRAW,
+    PAINT_ONE,
+    PHONE,
+    SITE,
+    model_card,
+    open_board,
+    write,
+)
 
 pytestmark = pytest.mark.browser
 
 INSIDE = ".mnist-book-inside"
 
-PAINT_AND_LOOK = """async ({images, model}) => {
+PAINT_AND_LOOK = (
+    "async ({images, model}) => {"
+    + PAINT_ONE
+    + """
     const root = document.querySelector(".mnist-book-inside");
     const board = document.querySelector(".mnist-book-draw");
-    const canvas = board.querySelector("canvas");
-    const context = canvas.getContext("2d");
-    const side = canvas.width, scale = side / 28;
     const radio = document.getElementById(`mnist-book-inside-${model}`);
     if (!radio.checked) radio.click();
     const same = (a, b) => a && b && a.length === b.length && a.every((v, i) => v === b[i]);
     const readings = [];
     for (const pixels of images) {
-        const image = context.createImageData(side, side);
-        for (let y = 0; y < side; y++) {
-            for (let x = 0; x < side; x++) {
-                const ink = pixels[Math.floor(y / scale) * 28 + Math.floor(x / scale)];
-                image.data.set([255, 255, 255, ink], 4 * (y * side + x));
-            }
-        }
-        context.putImageData(image, 0, 0);
-        const read = await new Promise((resolve) => {
-            board.addEventListener(
-                "mnist-book-draw:read", (event) => resolve(event.detail), {once: true});
-            canvas.dispatchEvent(new Event("mnist-book-draw:changed"));
-        });
+        const read = await paintOne(board, pixels);
         const input = Float32Array.from(read.input);
         const seen = await new Promise((resolve) => {
             const look = (event) => {
@@ -63,6 +61,7 @@ PAINT_AND_LOOK = """async ({images, model}) => {
     }
     return readings;
 }"""
+)
 """Paint each 28x28 image onto the board, with `model` chosen in the views, and return what
 the views read: the input, every output by name, and the map's point and neighbours."""
 
