@@ -118,3 +118,24 @@ def test_a_failing_page_says_where_and_is_not_rerun_until_edited(tmp_path, backg
     scripts["a.py"].write_text("# %%\nx = 1\n")
     background.request(scripts, cache)
     _until(lambda: cache.load("a.py", read_script(scripts["a.py"])) is not None)
+
+
+@pytest.mark.slow
+def test_pages_before_a_timing_page_land_before_its_exclusive_cells(tmp_path, background):
+    """The timing page b is requested with a, which comes first in the navigation: a's
+    cells all run before b's exclusive cell starts, not one between each of b's timings."""
+    stamps = tmp_path / "stamps"
+    stamp = f"open({str(stamps)!r}, 'a').write"
+    scripts = _write(
+        tmp_path,
+        {
+            "a.py": "".join(
+                f"# %%\nimport time\ntime.sleep(1)\n{stamp}('a{cell}\\n')\n" for cell in range(4)
+            ),
+            "b.py": '# %% tags=["exclusive"]\n' + f"{stamp}('b\\n')\n",
+        },
+    )
+    cache = PageCache(tmp_path / "cache", "env")
+    background.request(scripts, cache)
+    _until(lambda: cache.load("b.py", read_script(scripts["b.py"])) is not None)
+    assert stamps.read_text().split() == ["a0", "a1", "a2", "a3", "b"]

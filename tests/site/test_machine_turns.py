@@ -41,6 +41,62 @@ def test_an_exclusive_turn_waits_for_running_cells_and_holds_back_new_ones():
     assert events[timing + 2 :] == ["c starts", "c ends"]
 
 
+def test_an_exclusive_cell_waits_for_the_pages_before_its_own_and_holds_back_later_ones():
+    """Under serve, a page early in the navigation (which trains nothing, say) must not
+    wait, cell by cell, behind a later page's long timings: it lands first. A page after
+    the timing one waits for the timing cell, as before."""
+    events: list[str] = []
+
+    async def page(turns, name, rank, cells, delay=0.0):
+        await asyncio.sleep(delay)
+        async with turns.page(rank):
+            for number, exclusive in enumerate(cells, start=1):
+                await turns.take(exclusive, rank)
+                events.append(f"{name}{number} starts")
+                await asyncio.sleep(0.05)
+                events.append(f"{name}{number} ends")
+                await turns.give_back(exclusive)
+                await asyncio.sleep(0.01)  # between cells, as nbclient hands the next one
+
+    async def scenario():
+        turns = MachineTurns()
+        await asyncio.gather(
+            page(turns, "early", 0, [False] * 4),
+            page(turns, "timing", 1, [True, True], delay=0.02),
+            page(turns, "late", 2, [False], delay=0.04),
+        )
+
+    asyncio.run(scenario())
+    assert events.index("early4 ends") < events.index("timing1 starts")
+    for number in (1, 2):  # each timing cell ran alone
+        starts = events.index(f"timing{number} starts")
+        assert events[starts + 1] == f"timing{number} ends"
+    assert events.index("timing1 ends") < events.index("late1 starts")
+
+
+def test_pages_of_one_rank_take_turns_as_they_ask():
+    """A build ranks every page alike: a timing cell waits only for the running cells, and
+    holds back the other pages' next cells (it is not starved)."""
+    events: list[str] = []
+
+    async def page(turns, name, cells, delay=0.0):
+        await asyncio.sleep(delay)
+        async with turns.page():
+            for number, exclusive in enumerate(cells, start=1):
+                await turns.take(exclusive)
+                events.append(f"{name}{number}")
+                await asyncio.sleep(0.05)
+                await turns.give_back(exclusive)
+                await asyncio.sleep(0.01)
+
+    async def scenario():
+        turns = MachineTurns()
+        await asyncio.gather(page(turns, "a", [False] * 4), page(turns, "t", [True], 0.02))
+
+    asyncio.run(scenario())
+    assert events == ["a1", "t1", "a2", "a3", "a4"]
+
+
 @pytest.mark.slow
 def test_an_exclusive_cell_runs_alone_in_a_build(tmp_path):
     stamps = tmp_path / "stamps.jsonl"

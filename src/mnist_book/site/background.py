@@ -3,8 +3,9 @@
 Under ``mkdocs serve`` the plugin does not wait for the pages to execute: each build takes
 the pages the `PageCache` holds and asks `BackgroundExecution.request` for the rest, which
 are then served as they are (prose and code, no outputs) under a banner saying that they
-are still executing. The background runs them in navigation order, `workers` at a time, on
-its own thread and event loop, which outlive the rebuilds of one ``mkdocs serve``. Each
+are still executing. The background runs them in navigation order, `workers` at a time (and
+a page's exclusive cells wait for the pages before it: `MachineTurns`), on its own thread and
+event loop, which outlive the rebuilds of one ``mkdocs serve``. Each
 run-log event of a page (a training, an epoch, a model loaded) updates its `PageProgress`,
 written as JSON (`PROGRESS_FILE`) into the served site, which the banner polls. When a page
 lands in the cache, its `landed_marker` changes, which starts a rebuild (the served page then
@@ -153,7 +154,7 @@ class BackgroundExecution:
         again; one that the cache now holds is left alone.
         """
         landed = {}
-        for src_path, script in scripts.items():
+        for rank, (src_path, script) in enumerate(scripts.items()):
             notebook = read_script(script)
             if (page := cache.load(src_path, notebook)) is not None:
                 landed[src_path] = page
@@ -167,7 +168,7 @@ class BackgroundExecution:
             self._stop(src_path)
             with self._lock:  # held until the run is recorded, so its first update counts
                 self._progress[src_path] = PageProgress()
-                run = self._run(src_path, script, cache, key)
+                run = self._run(src_path, script, cache, key, rank)
                 self._running[src_path] = (key, asyncio.run_coroutine_threadsafe(run, self._loop))
         return landed
 
@@ -197,7 +198,9 @@ class BackgroundExecution:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=30)
 
-    async def _run(self, src_path: str, script: Path, cache: PageCache, key: str) -> None:
+    async def _run(
+        self, src_path: str, script: Path, cache: PageCache, key: str, rank: int
+    ) -> None:
         notebook = read_script(script)
         async with self._slots:
             self._set(src_path, key, PageProgress(RUNNING))
@@ -221,6 +224,7 @@ class BackgroundExecution:
                     self.say,
                     self._turns,
                     on_event=saw,
+                    rank=rank,  # its cells go before a later page's exclusive ones
                 )
             except PageExecutionError as error:
                 self.say(f"{error}")

@@ -6,16 +6,18 @@ A cell that raises, or runs for `cell_timeout` seconds without progress (`Watchd
 the build with a `PageExecutionError` naming the page and the cell. A cell tagged
 ``exclusive`` (``# %% tags=["exclusive"]``: it measures a speed) has the machine to itself
 (`MachineTurns`): it starts once every other page's running cell has finished, and no other
-cell starts until it has.
+cell starts until it has. (Under ``mkdocs serve``, `mnist_book.site.background` runs pages
+in navigation order, and an exclusive cell waits for the pages before its own to finish.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,31 +43,57 @@ EXCLUSIVE_TAG = "exclusive"
 class MachineTurns:
     """Cells of all pages run side by side, except an ``exclusive`` one, which runs alone.
 
-    A readers-writer lock over the build's cells: an exclusive cell waits for the running
-    cells to finish, and while it waits or runs, no other cell starts.
+    A readers-writer lock over the cells of the pages being executed. An exclusive cell
+    waits for the running cells to finish; while it waits or runs, no other cell starts.
+    Pages may have a `rank`, their place in the navigation (under ``mkdocs serve``, where
+    pages should land in that order; a build ranks them all alike): an exclusive cell also
+    waits for every page ranked before its own to finish, and the cells of those pages go
+    on while it waits, so that an early page never waits for a later page's long timings.
     """
 
     def __init__(self) -> None:
         self._changed = asyncio.Condition()
         self._shared = 0
         self._exclusive = False
-        self._exclusive_waiting = 0
+        self._exclusive_waiting: list[int] = []  # the ranks of the pages waiting for one
+        self._pages: list[int] = []  # the ranks of the pages executing
 
-    async def take(self, exclusive: bool) -> None:
-        """Wait for a turn: the machine alone if `exclusive`, else beside other cells."""
+    @contextlib.asynccontextmanager
+    async def page(self, rank: int = 0) -> AsyncIterator[None]:
+        """While a page of `rank` executes (its cells take their turns inside)."""
+        async with self._changed:
+            self._pages.append(rank)
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self._pages.remove(rank)
+                self._changed.notify_all()
+
+    async def take(self, exclusive: bool, rank: int = 0) -> None:
+        """Wait for a turn for a cell of a page of `rank`: alone if `exclusive`, else shared."""
         async with self._changed:
             if exclusive:
-                self._exclusive_waiting += 1
+                self._exclusive_waiting.append(rank)
                 try:
-                    await self._changed.wait_for(lambda: not self._shared and not self._exclusive)
+                    await self._changed.wait_for(lambda: self._may_run_alone(rank))
                 finally:
-                    self._exclusive_waiting -= 1
+                    self._exclusive_waiting.remove(rank)
+                    self._changed.notify_all()  # if it was cancelled, others may go on
                 self._exclusive = True
             else:
-                await self._changed.wait_for(
-                    lambda: not self._exclusive and not self._exclusive_waiting
-                )
+                await self._changed.wait_for(lambda: self._may_share(rank))
                 self._shared += 1
+
+    def _may_run_alone(self, rank: int) -> bool:
+        """No cell runs, and every page before a page of `rank` has finished."""
+        pages_before = any(page < rank for page in self._pages)
+        return not self._shared and not self._exclusive and not pages_before
+
+    def _may_share(self, rank: int) -> bool:
+        """No cell runs alone, and no page up to `rank` waits to run one."""
+        waiting = any(page <= rank for page in self._exclusive_waiting)
+        return not self._exclusive and not waiting
 
     async def give_back(self, exclusive: bool) -> None:
         """End a turn that `take` gave."""
@@ -80,15 +108,15 @@ class MachineTurns:
 class _PageTurns:
     """One page's turns: taken before each of its cells runs, given back after it."""
 
-    def __init__(self, turns: MachineTurns, watchdog: Watchdog) -> None:
-        self.turns, self.watchdog = turns, watchdog
+    def __init__(self, turns: MachineTurns, rank: int, watchdog: Watchdog) -> None:
+        self.turns, self.rank, self.watchdog = turns, rank, watchdog
         self.held: bool | None = None  # None: no turn; else whether it is exclusive
 
     async def before_cell(self, cell: NotebookNode, cell_index: int, **_: Any) -> None:
         """nbclient's ``on_cell_execute`` hook: wait for the turn (the watchdog waits too)."""
         exclusive = EXCLUSIVE_TAG in cell.metadata.get("tags", [])
         self.watchdog.waiting_for_turn()
-        await self.turns.take(exclusive)
+        await self.turns.take(exclusive, self.rank)
         self.held = exclusive
         self.watchdog.cell_started(cell, cell_index)
 
@@ -202,16 +230,18 @@ async def execute(
     say: Callable[[str], None],
     turns: MachineTurns | None = None,
     on_event: Callable[[run_log.Event], None] = lambda event: None,
+    rank: int = 0,
 ) -> tuple[float, list[TrainingRecord]]:
     """Execute `notebook` in place, in `directory`; return its seconds and model results.
 
     A cell fails after `cell_timeout` seconds without progress (`Watchdog`), however long
     it runs while it trains. Each cell takes its turn on the machine from `turns` (shared
-    by the pages of one build), alone if it is tagged ``exclusive``. Each run-log event of
-    the page is passed to `on_event` too.
+    by the pages of one build, in which the page has `rank`), alone if it is tagged
+    ``exclusive``. Each run-log event of the page is passed to `on_event` too.
     """
+    turns = turns or MachineTurns()
     watchdog = Watchdog()
-    page_turns = _PageTurns(turns or MachineTurns(), watchdog)
+    page_turns = _PageTurns(turns, rank, watchdog)
     client = NotebookClient(
         notebook,
         timeout=None,
@@ -232,7 +262,7 @@ async def execute(
                 watchdog.saw(event)
                 on_event(event)
 
-            async with progress.follow(src_path, log_path, say, on_event=saw):
+            async with turns.page(rank), progress.follow(src_path, log_path, say, on_event=saw):
                 await _until_done_or_stalled(
                     client.async_execute(env=env), watchdog.until_stalled(cell_timeout)
                 )
