@@ -124,6 +124,9 @@ def run(scenario: str, published_url: str, timeout: float, scratch: Path) -> dic
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        # Ctrl-C stops it even if this benchmark was started in the background (`&`), which
+        # makes a shell ignore SIGINT in what it starts
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     first, complete = None, {}
     try:
@@ -139,14 +142,24 @@ def run(scenario: str, published_url: str, timeout: float, scratch: Path) -> dic
                     complete[src] = time.monotonic() - started
             time.sleep(2)
     finally:
-        server.send_signal(signal.SIGINT)  # Ctrl-C: the plugin stops its pages' kernels
-        server.wait(timeout=120)
+        stop(server)
     return {
         "scenario": scenario,
         "first_200_s": None if first is None else round(first, 1),
         "complete_s": {src: round(complete[src], 1) if src in complete else None for src in pages},
         "all_complete": len(complete) == len(pages),
     }
+
+
+def stop(server: subprocess.Popen) -> None:
+    """Ctrl-C (the plugin stops its pages' kernels), then SIGKILL if it does not exit."""
+    server.send_signal(signal.SIGINT)
+    try:
+        server.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        print("mkdocs serve did not stop within 120 s of Ctrl-C; killed", file=sys.stderr)
+        server.kill()
+        server.wait()
 
 
 def main() -> None:

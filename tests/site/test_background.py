@@ -1,5 +1,6 @@
 """``mkdocs serve`` executing pages in the background: progress, landing, restarts, failures."""
 
+import json
 import textwrap
 import time
 from pathlib import Path
@@ -139,3 +140,15 @@ def test_pages_before_a_timing_page_land_before_its_exclusive_cells(tmp_path, ba
     background.request(scripts, cache)
     _until(lambda: cache.load("b.py", read_script(scripts["b.py"])) is not None)
     assert stamps.read_text().split() == ["a0", "a1", "a2", "a3", "b"]
+
+
+@pytest.mark.slow
+def test_a_queued_page_says_how_many_pages_before_it_are_still_executing(tmp_path, background):
+    sleeping = "# %%\nimport time\ntime.sleep(60)\n"
+    scripts = _write(tmp_path, {name: sleeping for name in ("a.py", "b.py", "c.py", "d.py")})
+    background.request(scripts, PageCache(tmp_path / "cache", "env"))
+    _until(lambda: background.progress("b.py").state == RUNNING)  # two workers: a and b
+    assert background.progress("c.py").pages_before == 2
+    assert background.progress("d.py").summary.endswith("and 3 pages before it still executing.")
+    published = json.loads(background.progress_json())["pages"]
+    assert published["d.py"]["pages_before"] == 3

@@ -54,12 +54,17 @@ class PageProgress:
     epochs: int | None = None
     seconds_left: float | None = None
     error: str | None = None
+    pages_before: int = 0  # queued: the pages before it in the navigation still executing
 
     @property
     def summary(self) -> str:
         """One sentence for the page's banner."""
         if self.state == QUEUED:
-            return "Waiting for its turn: pages execute in the order of the navigation."
+            order = "Waiting for its turn: pages execute in the order of the navigation"
+            if not self.pages_before:
+                return f"{order}."
+            pages = "page" if self.pages_before == 1 else "pages"
+            return f"{order}, and {self.pages_before} {pages} before it still executing."
         if self.state == FAILED:
             return f"Its execution failed: {self.error}"
         if self.model is None:
@@ -135,6 +140,7 @@ class BackgroundExecution:
         self.progress_path: Path | None = None
         self._lock = threading.Lock()
         self._progress: dict[str, PageProgress] = {}
+        self._ranks: dict[str, int] = {}  # page -> its place in the navigation
         self._running: dict[str, tuple[str, Future[None]]] = {}  # page -> (its key, its run)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
@@ -162,6 +168,7 @@ class BackgroundExecution:
                 continue
             key = cache.key(notebook)
             with self._lock:
+                self._ranks[src_path] = rank
                 current = self._running.get(src_path)
             if current is not None and current[0] == key:
                 continue  # queued, running, or failed with this very code: edit it to retry
@@ -175,15 +182,26 @@ class BackgroundExecution:
     def progress(self, src_path: str) -> PageProgress | None:
         """How far the page has come, or None if it is not executing in the background."""
         with self._lock:
-            return self._progress.get(src_path)
+            return self._shown(src_path)
+
+    def _shown(self, src_path: str) -> PageProgress | None:
+        """The page's progress as its banner shows it (with the lock held)."""
+        page = self._progress.get(src_path)
+        if page is None or page.state != QUEUED:
+            return page
+        rank = self._ranks[src_path]
+        before = [
+            other
+            for other, progress in self._progress.items()
+            if progress.state != FAILED and self._ranks[other] < rank
+        ]
+        return replace(page, pages_before=len(before))
 
     def progress_json(self) -> str:
         """The progress of every page not yet in the cache, as JSON (`PROGRESS_FILE`)."""
         with self._lock:
-            pages = {
-                src: asdict(page) | {"summary": page.summary}
-                for src, page in self._progress.items()
-            }
+            shown = {src: self._shown(src) for src in self._progress}
+            pages = {src: asdict(page) | {"summary": page.summary} for src, page in shown.items()}
         return json.dumps({"pages": pages}, indent=1)
 
     def close(self) -> None:
