@@ -16,14 +16,13 @@ import json
 import os
 import shutil
 import tempfile
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import filelock
 
-from mnist_book import paths, published_cache
+from mnist_book import paths, published_cache, run_log
 from mnist_book._keras import keras
 from mnist_book.config import TrainConfig
 from mnist_book.results import TrainingRecord
@@ -80,7 +79,7 @@ def file_lock(path: Path, waiting: Callable[[], None] | None = None) -> Iterator
                 waiting()
             lock.acquire()
     except OSError as error:
-        warnings.warn(
+        run_log.warn(
             f"Cannot lock the model cache at {path.parent} ({error}); training without it. "
             f"Set {paths.CACHE_DIR_ENV} to a writable directory to cache trained models.",
             stacklevel=3,
@@ -123,7 +122,7 @@ def load(entry: Path, name: str, config: TrainConfig) -> tuple[TrainingRecord, k
             raise ValueError("the stored cache key is not the entry's")
         return record, keras.saving.load_model(entry / MODEL_FILE, safe_mode=True)
     except Exception as error:  # any unreadable entry is retrained, never trusted
-        warnings.warn(
+        run_log.warn(
             f"Discarding the unreadable cached model at {entry} ({type(error).__name__}: "
             f"{error}); retraining {name}.",
             stacklevel=4,
@@ -147,7 +146,7 @@ def save(entry: Path, record: TrainingRecord, model: keras.Model) -> None:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     except OSError as error:
-        warnings.warn(
+        run_log.warn(
             f"Could not write the model cache at {entry.parent} ({error}); the result is "
             f"not cached. Set {paths.CACHE_DIR_ENV} to a writable directory with free space.",
             stacklevel=3,

@@ -28,13 +28,12 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
-from mnist_book import paths
+from mnist_book import paths, run_log
 
 SCHEMA = 1
 """The version of the manifest's format."""
@@ -94,17 +93,18 @@ def location() -> str | Path | None:
     return url.rstrip("/") + "/" if url else None
 
 
-def restore(entry: Path, name: str) -> bool:
+def restore(entry: Path, name: str, warn: Callable[[str], None] = run_log.warn) -> bool:
     """Put the published entry `name` (``models/convnet-<key>``) at `entry`, if there is one.
 
     True when it was found, verified and unpacked into place; False otherwise, with a one-line
-    warning when the entry is unusable, or (once per process) the published cache itself;
-    quietly when the lookup is off or the entry is simply not published.
+    `warn` (the build's log under a site build, else a Python warning) when the entry is
+    unusable, or (once per process) the published cache itself; quietly when the lookup is off
+    or the entry is simply not published.
     """
     where = location()
     if where is None:
         return False
-    manifest = _manifest(where)
+    manifest = _manifest(where, warn)
     if manifest is None:
         return False
     try:
@@ -118,10 +118,8 @@ def restore(entry: Path, name: str) -> bool:
             raise PublishedCacheError("its sha256 is not the manifest's")
         unpack(archive, entry)
     except PublishedCacheError as error:
-        warnings.warn(
-            f"Not using the published cache entry {name} from {where}: {error}. "
-            "Computing it here instead.",
-            stacklevel=2,
+        warn(
+            f"Not using the published cache entry {name} from {where}: {error}. Computing it here."
         )
         return False
     return True
@@ -208,7 +206,7 @@ def _check_member(member: tarfile.TarInfo, top: str) -> None:
 
 
 @lru_cache(maxsize=4)
-def _manifest(where: str | Path) -> Manifest | None:
+def _manifest(where: str | Path, warn: Callable[[str], None]) -> Manifest | None:
     """The manifest at `where`, read once per process; None, after one warning, if it cannot be.
 
     So a published cache that is down or hangs costs one wait and one warning, not one per entry.
@@ -219,10 +217,9 @@ def _manifest(where: str | Path) -> Manifest | None:
         except ValueError as error:
             raise PublishedCacheError(f"its manifest is not JSON ({error})") from error
     except PublishedCacheError as error:
-        warnings.warn(
+        warn(
             f"Not using the published cache at {where}: {error}. Computing what is not in "
-            f"the local cache here (set {paths.PUBLISHED_CACHE_ENV} empty to skip the lookup).",
-            stacklevel=4,
+            f"the local cache here (set {paths.PUBLISHED_CACHE_ENV} empty to skip the lookup)."
         )
         return None
 

@@ -4,15 +4,17 @@ A site build sets ``MNIST_BOOK_RUN_LOG`` (`mnist_book.paths.RUN_LOG_ENV`) to a f
 page it executes. `mnist_book.training.train` appends one `Event` to it, as a JSON line, when
 it starts training (`TRAINING`), waits for another training (`WAITING`), loads a model
 (`LOADED`), after each epoch (`EPOCH`) and with its result at the end (`RESULT`, carrying a
-`mnist_book.results.TrainingRecord`). The build reads the file as the page runs, for its
-progress lines, and once it has finished, for the results of every model the page trained.
-Without the variable, nothing is written.
+`mnist_book.results.TrainingRecord`). The caches `warn` through it too (`WARNING`), so that
+the build's log says what the page's reader need not see. The build reads the file as the page
+runs, for its progress lines, and once it has finished, for the results of every model the page
+trained. Without the variable, nothing is written, and a warning is a Python warning.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,8 +32,10 @@ LOADED = "loaded"
 """The model was loaded from the model cache instead of trained."""
 RESULT = "result"
 """The training's result (`Event.result`)."""
+WARNING = "warning"
+"""Something for whoever builds the page, not its reader (`Event.message`; see `warn`)."""
 
-KINDS = (TRAINING, EPOCH, WAITING, LOADED, RESULT)
+KINDS = (TRAINING, EPOCH, WAITING, LOADED, RESULT, WARNING)
 
 VERSION = 1
 """The version of an event's JSON form that this code writes and reads."""
@@ -48,6 +52,7 @@ class Event:
     val_accuracy: float | None = None
     distribution: str | None = None
     result: TrainingRecord | None = None
+    message: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -56,7 +61,7 @@ class Event:
     def to_json(self) -> dict[str, Any]:
         """The event as JSON-ready values, with its `VERSION`; details that are None left out."""
         values: dict[str, Any] = {"version": VERSION, "kind": self.kind, "model": self.model}
-        for key in ("epoch", "epochs", "val_accuracy", "distribution"):
+        for key in ("epoch", "epochs", "val_accuracy", "distribution", "message"):
             if (value := getattr(self, key)) is not None:
                 values[key] = value
         if self.result is not None:
@@ -81,6 +86,7 @@ class Event:
                 epochs=values.get("epochs"),
                 val_accuracy=values.get("val_accuracy"),
                 distribution=values.get("distribution"),
+                message=values.get("message"),
                 result=None if result is None else TrainingRecord.from_json(result),
             )
         except (KeyError, TypeError) as error:
@@ -95,6 +101,19 @@ def record(event: Event) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as stream:
             stream.write(json.dumps(event.to_json()) + "\n")
+
+
+def warn(message: str, stacklevel: int = 2) -> None:
+    """Warn whoever runs this code, in one line: the build's log, or a Python warning.
+
+    Under a site build (a run log configured), the warning is a `WARNING` event: the build
+    says it in its log, and the page, which is for readers, does not show it. Elsewhere (a
+    reader's notebook, a script, a test) it is a `UserWarning` from the caller of the caller.
+    """
+    if os.environ.get(RUN_LOG_ENV):
+        record(Event(WARNING, "", message=message))
+    else:
+        warnings.warn(message, stacklevel=stacklevel + 1)
 
 
 def read(path: Path, start: int = 0) -> tuple[list[Event], int]:

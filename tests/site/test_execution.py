@@ -5,10 +5,11 @@ import textwrap
 import time
 
 import pytest
+from http_mirror import closed_port_url
 from made_records import RECORD
 
 from mnist_book import run_log
-from mnist_book.paths import RUN_LOG_ENV
+from mnist_book.paths import PUBLISHED_CACHE_DIR_ENV, PUBLISHED_CACHE_ENV, RUN_LOG_ENV
 from mnist_book.run_log import Event
 from mnist_book.site.execution import PageExecutionError, execute_pages
 from mnist_book.site.page_cache import PageCache
@@ -130,3 +131,22 @@ def test_lines_printed_over_time_are_one_output_on_the_page(tmp_path):
         ("stderr", "to stderr\n"),
         ("stdout", "done\n"),
     ]
+
+
+def test_a_cache_warning_is_said_in_the_log_and_not_shown_on_the_page(tmp_path, monkeypatch):
+    """The page is for readers: a published cache out of reach is the author's business."""
+    monkeypatch.delenv(PUBLISHED_CACHE_DIR_ENV, raising=False)
+    monkeypatch.setenv(PUBLISHED_CACHE_ENV, closed_port_url())
+    page = """\
+    # %%
+    from pathlib import Path
+    from mnist_book import published_cache
+    print(published_cache.restore(Path("entry"), "models/m-0"))
+    """
+    executed, said = run(tmp_path, {"page.py": page})
+    notebook = json.loads(executed["page.py"].notebook.read_text())
+    (cell,) = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    assert [(o["name"], "".join(o["text"])) for o in cell["outputs"]] == [("stdout", "False\n")]
+    (line,) = [line for line in said if "published cache" in line]
+    assert line.startswith("page.py: Not using the published cache at http://127.0.0.1:")
+    assert not any("stderr" in line for line in said)

@@ -1,6 +1,8 @@
 """The execution cache: keyed on code cells and environment; prose edits reuse outputs."""
 
 import json
+import logging
+import warnings
 from dataclasses import asdict
 
 import nbformat
@@ -146,3 +148,26 @@ def test_a_page_executed_elsewhere_is_taken_from_the_published_cache(tmp_path, m
     assert nbformat.read(page.notebook, as_version=4).cells[1].outputs[0].text == "42\n"
     assert list(here.published_entries()) == list(manifest.entries)  # the older one is gone
     assert here.stored_results(page.notebook.parent) == [RECORD]
+
+
+def test_an_unusable_published_page_is_one_line_in_the_build_log(tmp_path, monkeypatch, caplog):
+    """Not a Python warning, which MkDocs prints with the source lines of its call."""
+    script = tmp_path / "page.py"
+    script.write_text(SCRIPT)
+    elsewhere = PageCache(tmp_path / "elsewhere", "env-1")
+    elsewhere.store("page.py", executed(script), 3.5, [RECORD])
+    published_cache.publish(elsewhere.published_entries(), tmp_path / "published")
+    (archive,) = (tmp_path / "published").rglob("*" + published_cache.ARCHIVE_SUFFIX)
+    archive.write_bytes(archive.read_bytes()[:-10])  # truncated
+    monkeypatch.setenv(PUBLISHED_CACHE_DIR_ENV, str(tmp_path / "published"))
+    published_cache._manifest.cache_clear()
+    caplog.set_level(logging.INFO, logger="mkdocs")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert PageCache(tmp_path / "here", "env-1").load("page.py", read_script(script)) is None
+
+    (line,) = [record.getMessage() for record in caplog.records]
+    assert line.startswith("mnist_book: Not using the published cache entry pages/page/")
+    assert "bytes, not" in line  # it says what is wrong: truncated
+    assert "Computing it here" in line and "\n" not in line

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import warnings
 from dataclasses import replace
 
 import pytest
@@ -39,6 +40,8 @@ def test_each_event_is_one_line_naming_page_model_and_epoch():
     )
     result = Event(run_log.RESULT, "convnet", result=RECORD)
     assert progress.progress_line(page, result) == "convnet.py: convnet test accuracy 99.22%"
+    warning = Event(run_log.WARNING, "", message="Not using the published cache.")
+    assert progress.progress_line(page, warning) == "convnet.py: Not using the published cache."
     with pytest.raises(ValueError, match="something new"):
         Event("something new", "convnet")  # an unknown event is refused, not shown
 
@@ -101,6 +104,7 @@ def test_run_log_results_skip_progress_events(tmp_path, monkeypatch):
                 replica_weights=("0f" * 32, "0f" * 32),
             ),
         ),
+        Event(run_log.WARNING, "", message="Could not write the model cache at x."),
     ],
     ids=lambda event: event.kind,
 )
@@ -137,3 +141,17 @@ def test_read_rejects_an_event_of_another_version(line, tmp_path):
         run_log.read(log_path, end)
     with pytest.raises(ValueError, match=r"version .*reads 1"):
         run_log.read(log_path)
+
+
+def test_a_warning_goes_to_the_run_log_under_a_build_and_is_a_python_warning_elsewhere(
+    tmp_path, monkeypatch
+):
+    monkeypatch.delenv("MNIST_BOOK_RUN_LOG", raising=False)
+    with pytest.warns(UserWarning, match="^Disk full.$"):
+        run_log.warn("Disk full.")
+    log_path = tmp_path / "log.jsonl"
+    monkeypatch.setenv("MNIST_BOOK_RUN_LOG", str(log_path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run_log.warn("Disk full.")
+    assert run_log.read(log_path)[0] == [Event(run_log.WARNING, "", message="Disk full.")]

@@ -207,7 +207,8 @@ class Watchdog:
 
     def saw(self, event: run_log.Event) -> None:
         """A run-log event of the page (`progress.follow`'s ``on_event``)."""
-        self._waiting_for_training = event.kind == run_log.WAITING
+        if event.kind != run_log.WARNING:  # a warning says nothing of the waiting
+            self._waiting_for_training = event.kind == run_log.WAITING
         self._last = time.monotonic()
 
     def quiet_seconds(self) -> float:

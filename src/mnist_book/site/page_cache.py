@@ -150,7 +150,7 @@ class PageCache:
 
     def _restore(self, entry: Path) -> bool:
         """Fetch the executed page `entry` from the published cache, making it the latest."""
-        if not published_cache.restore(entry, self._published_name(entry)):
+        if not published_cache.restore(entry, self._published_name(entry), warn=log.info):
             return False
         for stale in entry.parent.iterdir():
             if stale != entry:

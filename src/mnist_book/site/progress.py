@@ -3,7 +3,8 @@
 A page's kernel reports its trainings through its run log (`mnist_book.run_log`); while the
 page runs, `follow` reads the new events every `interval` seconds and says one line for each:
 which model is training (or waiting for another training to finish), each finished epoch
-with its validation accuracy, a model loaded from the cache, a test accuracy.
+with its validation accuracy, a model loaded from the cache, a test accuracy, a warning (a
+published cache entry not used, say: for the author, in the log; not on the page).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ def progress_line(page: str, event: Event) -> str:
         return f"{page}: {model} waits for another training to finish"
     if event.kind == run_log.LOADED:
         return f"{page}: {model} loaded from the model cache"
+    if event.kind == run_log.WARNING:
+        return f"{page}: {event.message}"
     assert event.result is not None  # a RESULT
     return f"{page}: {model} test accuracy {event.result.test_accuracy:.2%}"
 
