@@ -134,20 +134,23 @@ def test_a_build_published_elsewhere_trains_and_exports_nothing_here(
     monkeypatch.setenv(CACHE_DIR_ENV, str(elsewhere))
     result = train("single_layer", TINY, log=lambda line: None)
     onnx_bytes = export.exported_onnx("single_layer", TINY).path.read_bytes()
+    reading_bytes = export.exported_reading_onnx("single_layer", TINY).read_bytes()
     pages = PageCache(elsewhere / "pages", environment_fingerprint())
     script = tmp_path / "page.py"
     script.write_text("# %%\nprint('trained')\n")
     pages.store("page.py", read_script(script), 1.0, [result.record])
     assert cli.main(["publish-cache", str(published), "--pages", str(elsewhere / "pages")]) == 0
-    assert "Published 3 entries" in capsys.readouterr().out
+    assert "Published 4 entries" in capsys.readouterr().out  # page, model, both exports
 
     monkeypatch.setenv(CACHE_DIR_ENV, str(here))
     monkeypatch.setenv(PUBLISHED_CACHE_DIR_ENV, str(published))
     monkeypatch.setattr(training, "_train_and_evaluate", _never("trained"))
     monkeypatch.setattr(export, "to_onnx", _never("exported"))
+    monkeypatch.setattr(export, "reading_to_onnx", _never("exported"))
     loaded = train("single_layer", TINY, log=lambda line: None)
     assert loaded.from_cache and loaded.record == result.record
     assert export.exported_onnx("single_layer", TINY).path.read_bytes() == onnx_bytes
+    assert export.exported_reading_onnx("single_layer", TINY).read_bytes() == reading_bytes
     page = PageCache(here / "pages", environment_fingerprint()).load("page.py", read_script(script))
     assert page is not None and page.results == [result.record]
 

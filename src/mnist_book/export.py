@@ -166,7 +166,7 @@ def exported_onnx(
     """
     config = config or recipe(name)
     training_key = training_key or training.cache_key(name, config)
-    path = export_path(name, training_key)
+    path, _ = export_paths(name, training_key)
     return read_onnx_model(_cached(path, name, config, training_key, to_onnx))
 
 
@@ -179,7 +179,7 @@ def exported_reading_onnx(
     """
     config = config or recipe(name)
     training_key = training_key or training.cache_key(name, config)
-    path = export_path(name, training_key, READING_PROCEDURE, kind="reading-")
+    _, path = export_paths(name, training_key)
     return _cached(path, name, config, training_key, reading_to_onnx)
 
 
@@ -205,7 +205,7 @@ def _cached(
     return path
 
 
-def export_path(
+def _export_path(
     name: str,
     training_key: str,
     procedure: Sequence[Callable[..., Any]] = EXPORT_PROCEDURE,
@@ -219,6 +219,14 @@ def export_path(
     """
     key = _export_key(training_key, procedure)[:20]
     return paths.cache_dir() / "onnx" / f"{name}-{kind}{key}.onnx"
+
+
+def export_paths(name: str, training_key: str) -> tuple[Path, Path]:
+    """Where the ONNX cache keeps the two exports of a training: its plain and reading ones."""
+    return (
+        _export_path(name, training_key),
+        _export_path(name, training_key, READING_PROCEDURE, kind="reading-"),
+    )
 
 
 def published_name(path: Path) -> str:

@@ -2,7 +2,8 @@
 
 `build_entries` names, for `mnist_book.published_cache.publish`, each page's executed notebook
 in the page cache and, for every training those pages report, its model-cache entry and its
-ONNX export where the caches hold them. ``mnist-book publish-cache`` runs it after a build.
+ONNX exports (plain and reading, `mnist_book.export.export_paths`) where the caches hold
+them. ``mnist-book publish-cache`` runs it after a build.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def build_entries(pages_dir: Path) -> dict[str, Path]:
             trained = model_cache.entry(record.name, record.cache_key)
             if trained.is_dir():
                 entries[model_cache.published_name(trained)] = trained
-            exported = export.export_path(record.name, record.cache_key)
-            if exported.is_file():
-                entries[export.published_name(exported)] = exported
+            for exported in export.export_paths(record.name, record.cache_key):
+                if exported.is_file():
+                    entries[export.published_name(exported)] = exported
     return entries
