@@ -6,7 +6,7 @@ from pathlib import Path
 
 from mnist_book.config import TrainConfig
 from mnist_book.results import SCHEMA, Distribution, TrainingRecord
-from mnist_book.site import report
+from mnist_book.site import pending, report
 from mnist_book.site.page_cache import ExecutedPage
 
 
@@ -54,6 +54,15 @@ def test_markers_are_replaced_by_their_tables():
     # Slowest page first; b.py came from the cache.
     assert filled.index("| `a.py` | 30.0 s | yes |") < filled.index("| `b.py` | 5.0 s | cached |")
     assert report.fill_markers("no markers", PAGES) == "no markers"
+    assert not pending.is_pending(filled)
+
+
+def test_under_serve_the_tables_name_the_pages_not_in_them_yet():
+    markdown = "<!-- mnist-book:results-table -->\n\n<!-- mnist-book:execution-times -->"
+    filled = report.fill_markers(markdown, PAGES, still_executing=["c.py", "d.py"])
+    assert filled.count("Still executing: <code>c.py</code>, <code>d.py</code>.") == 2
+    assert filled.index("| `b.py` | 5.0 s | cached |") < filled.rindex("Still executing")
+    assert pending.is_pending(filled)
 
 
 def test_build_info_lists_versions_and_checksums():

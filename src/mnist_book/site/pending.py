@@ -4,17 +4,22 @@ The page is rendered from its script (prose and code, no outputs) under `banner`
 so plainly and what the execution is doing now (`mnist_book.site.background.PageProgress`).
 `POLL_SCRIPT`, added to every served page while any page is pending, keeps each banner's
 status line current from the progress file; livereload shows the page's outputs when it lands.
-A built site never contains either.
+A table of every page's results (`mnist_book.site.report`) says under it which pages are not
+in it yet (`table_note`). A built site never contains any of them.
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
 from mkdocs.utils import get_relative_url
 
 BANNER_CLASS = "mnist-book-pending"
 """The class of a pending page's banner (its look)."""
+
+NOTE_CLASS = "mnist-book-pending-note"
+"""The class of the note under a table that pages still executing are missing from."""
 
 PAGE_ATTRIBUTE = "data-pending-page"
 """The banner's attribute naming its page (what `POLL_SCRIPT` and `is_pending` look for)."""
@@ -55,9 +60,21 @@ def banner(src_path: str, page_url: str, progress_file: str, summary: str) -> st
     )
 
 
+def table_note(still_executing: Sequence[str]) -> str:
+    """The note under a table of every page's results, naming the pages not in it yet."""
+    pages = ", ".join(f"<code>{html.escape(src_path)}</code>" for src_path in still_executing)
+    return (
+        f'<p class="{NOTE_CLASS}"><em>Still executing: {pages}. Their rows appear here when '
+        "they have finished.</em></p>"
+    )
+
+
 def is_pending(page_html: str) -> bool:
-    """Whether `page_html` is a page still executing (it has a banner); a built site has none."""
-    return f'{PAGE_ATTRIBUTE}="' in page_html
+    """Whether `page_html` shows an execution still going on (a banner, a table's note).
+
+    A built site has none.
+    """
+    return f'{PAGE_ATTRIBUTE}="' in page_html or f'class="{NOTE_CLASS}"' in page_html
 
 
 def with_poll_script(page_html: str) -> str:

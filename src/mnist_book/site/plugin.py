@@ -124,7 +124,7 @@ class MnistBookPlugin(BasePlugin[PluginConfig]):
         return files
 
     def on_page_markdown(self, markdown: str, page: Page, **kwargs: Any) -> str:
-        markdown = report.fill_markers(markdown, self.executed.values())
+        markdown = report.fill_markers(markdown, self.executed.values(), self.pending)
         if page.file.src_uri == self.config.draw_page:
             markdown = draw.fill_markers(
                 markdown, page.file.src_uri, self.draw_manifest, self.titles

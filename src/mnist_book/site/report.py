@@ -12,12 +12,13 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import platform
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from mnist_book import data
 from mnist_book.config import TrainConfig
 from mnist_book.results import TrainingRecord
+from mnist_book.site import pending
 from mnist_book.site.page_cache import ExecutedPage
 
 RESULTS_FILE = "results.json"
@@ -84,12 +85,19 @@ def build_information() -> dict[str, Any]:
     }
 
 
-def fill_markers(markdown: str, pages: Iterable[ExecutedPage]) -> str:
-    """`markdown` with each ``<!-- mnist-book:... -->`` marker replaced by its table."""
+def fill_markers(
+    markdown: str, pages: Iterable[ExecutedPage], still_executing: Sequence[str] = ()
+) -> str:
+    """`markdown` with each ``<!-- mnist-book:... -->`` marker replaced by its table.
+
+    Under ``mkdocs serve``, the tables of every page's results say which pages are not in
+    them yet (`still_executing`, `mnist_book.site.pending.table_note`).
+    """
     pages = list(pages)
+    missing = f"\n\n{pending.table_note(still_executing)}\n" if still_executing else ""
     renderers = {
-        "results-table": lambda: results_table(model_results(pages)),
-        "execution-times": lambda: execution_times(pages),
+        "results-table": lambda: results_table(model_results(pages)) + missing,
+        "execution-times": lambda: execution_times(pages) + missing,
         "build-info": lambda: build_info(build_information()),
     }
     for marker, render in renderers.items():
