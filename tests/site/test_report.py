@@ -92,3 +92,12 @@ def test_two_trainings_of_a_model_are_told_apart_by_their_learning_rate():
     table = report.results_table([first, cosine]).splitlines()
     assert table[2].startswith("| `m1` | 90.00% | 0.1234 | 7,850 | 2 | 0.001 |")
     assert table[3].startswith("| `m1` | 95.00% | 0.1234 | 7,850 | 2 | 0.003, cosine |")
+
+
+def test_the_build_says_which_pages_it_executed_and_serve_what_it_shows_now():
+    assert report.execution_summary(PAGES) == "Executed 1 of 2 pages: a.py"
+    cached = [replace(page, from_cache=True) for page in PAGES]
+    assert report.execution_summary(cached) == "Executed 0 of 2 pages (all cached)"
+    assert report.execution_summary(cached, ["c.py", "d.py"]) == (
+        "Serving 2 of 4 pages executed; executing in the background: c.py, d.py"
+    )

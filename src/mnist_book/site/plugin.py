@@ -105,12 +105,7 @@ class MnistBookPlugin(BasePlugin[PluginConfig]):
             if file.src_uri in self.executed:  # a pending page renders from its script
                 file.abs_src_path = str(self.executed[file.src_uri].notebook)
         pages = self.executed.values()
-        ran = [page.src_path for page in pages if not page.from_cache]
-        log.info(
-            f"Executed {len(ran)} of {len(pages)} pages"
-            + (f": {', '.join(ran)}" if ran else " (all cached)")
-            + (f"; executing in the background: {', '.join(self.pending)}" if self.pending else "")
-        )
+        log.info(report.execution_summary(pages, self.pending))
         content = report.results_json(pages)
         files.append(File.generated(config, report.RESULTS_FILE, content=content))
         if self.config.draw_page:

@@ -85,6 +85,19 @@ def build_information() -> dict[str, Any]:
     }
 
 
+def execution_summary(pages: Iterable[ExecutedPage], still_executing: Sequence[str] = ()) -> str:
+    """The build's line on its pages: which it executed, or, under serve, what it shows now."""
+    pages = list(pages)
+    if still_executing:
+        return (
+            f"Serving {len(pages)} of {len(pages) + len(still_executing)} pages executed; "
+            f"executing in the background: {', '.join(still_executing)}"
+        )
+    ran = [page.src_path for page in pages if not page.from_cache]
+    done = f": {', '.join(ran)}" if ran else " (all cached)"
+    return f"Executed {len(ran)} of {len(pages)} pages{done}"
+
+
 def fill_markers(
     markdown: str, pages: Iterable[ExecutedPage], still_executing: Sequence[str] = ()
 ) -> str:
