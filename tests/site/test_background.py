@@ -32,7 +32,7 @@ def test_progress_follows_a_training_epoch_by_epoch():
     progress = progress.after(Event(run_log.RESULT, "convnet", result=RECORD), 150.0)
     assert progress.summary == "Executing its code cells."
     progress = progress.after(Event(run_log.WAITING, "deeper_convnet"), 0.0)
-    assert "another page's training of deeper_convnet" in progress.summary
+    assert progress.summary == "Waiting for another training to finish; then deeper_convnet."
     assert "model cache" in progress.after(Event(run_log.LOADED, "flatten"), 0.0).summary
     assert "order of the navigation" in PageProgress(QUEUED).summary
     assert PageProgress(FAILED, error="cell 2 raised").summary.endswith("cell 2 raised")

@@ -70,7 +70,9 @@ class PageProgress:
         if self.model is None:
             return "Executing its code cells."
         if self.activity == run_log.WAITING:
-            return f"Waiting for another page's training of {self.model} to finish."
+            # The model waits for the machine's training turn, or for its own training on
+            # another page (then it loads it): either way, another training runs now.
+            return f"Waiting for another training to finish; then {self.model}."
         if self.activity == run_log.LOADED:
             return f"Loaded {self.model} from the model cache; executing the next cells."
         if not self.epoch:

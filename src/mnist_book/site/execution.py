@@ -181,7 +181,7 @@ class Watchdog:
     """Tells a hung cell from a long one: how long the running cell has made no progress.
 
     Progress is a new cell or any run-log event of the page (a training starting, an epoch,
-    a result). The clock stops while the page waits for another page's training (a
+    a result). The clock stops while the page waits for another training (a
     "waiting" event, until its next event) and while its next cell waits for its turn on
     the machine (`MachineTurns`): the page is queued, not hung.
     """
