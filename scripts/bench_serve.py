@@ -2,8 +2,10 @@
 
 On a fresh clone of this repository (its committed HEAD; the environment is this checkout's
 .venv, already installed) with empty caches of its own, it starts `mkdocs serve` and polls every
-page of the navigation over HTTP until each is complete (no "still executing" banner). It
-reports the seconds to the first HTTP 200 and, for every page, the seconds until it was
+page of the navigation over HTTP until each is complete (`mnist_book.site.pending.is_pending`
+finds neither a "still executing" banner nor, under a table of every page's results, a note
+naming pages not in it yet: the home, draw and about pages are complete with the last page).
+It reports the seconds to the first HTTP 200 and, for every page, the seconds until it was
 complete. Two scenarios:
 
 - ``published``: the published cache is this checkout's last build, written by the project's

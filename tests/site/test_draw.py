@@ -23,7 +23,7 @@ from mnist_book.config import TrainConfig
 from mnist_book.export import ModelNotTrainedError
 from mnist_book.paths import CACHE_DIR_ENV, ORT_WEB_DIR_ENV, RUN_LOG_ENV
 from mnist_book.results import Distribution
-from mnist_book.site import draw, ort_web
+from mnist_book.site import draw, ort_web, pending
 from mnist_book.site.page_cache import ExecutedPage
 from mnist_book.training import train
 
@@ -209,6 +209,16 @@ def test_markers_become_the_models_table_and_the_framing_sentence(assets):
     assert "99.97% of them are exactly 20" in filled and "row 14.0, column 14.0" in filled
     assert f"onnxruntime-web {ort_web.VERSION}" in filled
     assert draw.fill_markers("no markers", "draw.md", assets.manifest, TITLES) == "no markers"
+    assert not pending.is_pending(filled)
+    serving = draw.fill_markers(
+        "<!-- mnist-book:draw-models -->",
+        "draw.md",
+        assets.manifest,
+        TITLES,
+        still_executing=["c.py"],
+    )
+    assert serving.index("| `convnet (2 epochs)` |") < serving.index("Still executing: <code>c.py")
+    assert pending.is_pending(serving)
 
 
 def test_the_framing_measures_the_real_test_digits(mnist_dir):

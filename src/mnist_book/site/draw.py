@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from mkdocs.structure.files import File
 from mnist_book import data, export, models
 from mnist_book.config import recipe
 from mnist_book.results import TrainingRecord
-from mnist_book.site import inside, ort_web, report
+from mnist_book.site import inside, ort_web, pending, report
 from mnist_book.site.page_cache import ExecutedPage
 
 MANIFEST = "models.json"
@@ -147,15 +147,18 @@ def fill_markers(
     manifest: Mapping[str, Any] | None,
     titles: Mapping[str, str],
     framing: Callable[[], dict[str, Any]] = lambda: data.digit_framing(data.load_mnist()[1][0]),
+    still_executing: Sequence[str] = (),
 ) -> str:
     """`markdown` with the draw page's markers filled: the models table, the framing facts.
 
     `titles` maps tutorial pages to their titles; `framing` measures the test digits (only
-    when the marker is there).
+    when the marker is there). Under ``mkdocs serve``, the table says which pages are not in
+    it yet (`still_executing`).
     """
     models_tag, framing_tag = "<!-- mnist-book:draw-models -->", "<!-- mnist-book:digit-framing -->"
     if models_tag in markdown and manifest is not None:
-        markdown = markdown.replace(models_tag, models_table(page, manifest, titles))
+        table = models_table(page, manifest, titles) + pending.table_note(still_executing)
+        markdown = markdown.replace(models_tag, table)
     if framing_tag in markdown:
         markdown = markdown.replace(framing_tag, framing_sentence(framing()))
     return markdown

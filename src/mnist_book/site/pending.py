@@ -61,11 +61,14 @@ def banner(src_path: str, page_url: str, progress_file: str, summary: str) -> st
 
 
 def table_note(still_executing: Sequence[str]) -> str:
-    """The note under a table of every page's results, naming the pages not in it yet."""
+    """What follows a Markdown table of every page's results: a note naming the pages not in
+    it yet, or nothing when there are none."""
+    if not still_executing:
+        return ""
     pages = ", ".join(f"<code>{html.escape(src_path)}</code>" for src_path in still_executing)
     return (
-        f'<p class="{NOTE_CLASS}"><em>Still executing: {pages}. Their rows appear here when '
-        "they have finished.</em></p>"
+        f'\n\n<p class="{NOTE_CLASS}"><em>Still executing: {pages}. Their rows appear here when '
+        "they have finished.</em></p>\n"
     )
 
 

@@ -122,7 +122,11 @@ class MnistBookPlugin(BasePlugin[PluginConfig]):
         markdown = report.fill_markers(markdown, self.executed.values(), self.pending)
         if page.file.src_uri == self.config.draw_page:
             markdown = draw.fill_markers(
-                markdown, page.file.src_uri, self.draw_manifest, self.titles
+                markdown,
+                page.file.src_uri,
+                self.draw_manifest,
+                self.titles,
+                still_executing=self.pending,
             )
         return markdown
 

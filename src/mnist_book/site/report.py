@@ -107,7 +107,7 @@ def fill_markers(
     them yet (`still_executing`, `mnist_book.site.pending.table_note`).
     """
     pages = list(pages)
-    missing = f"\n\n{pending.table_note(still_executing)}\n" if still_executing else ""
+    missing = pending.table_note(still_executing)
     renderers = {
         "results-table": lambda: results_table(model_results(pages)) + missing,
         "execution-times": lambda: execution_times(pages) + missing,
