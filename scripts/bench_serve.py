@@ -2,11 +2,12 @@
 
 On a fresh clone of this repository (its committed HEAD; the environment is this checkout's
 .venv, already installed) with empty caches of its own, it starts `mkdocs serve` and polls every
-page of the navigation over HTTP until each is complete (`mnist_book.site.pending.is_pending`
-finds neither a "still executing" banner nor, under a table of every page's results, a note
-naming pages not in it yet: the home, draw and about pages are complete with the last page).
-It reports the seconds to the first HTTP 200 and, for every page, the seconds until it was
-complete. Two scenarios:
+page of the navigation over HTTP until each is complete. It reports the seconds to the first
+HTTP 200 and, for every page, the seconds until it was *executed* (no "still executing" banner:
+`mnist_book.site.pending.is_executing`; a Markdown page is at once) and until it was *complete*
+(neither a banner nor, under a table of every page's results, a note naming pages not in it
+yet: `is_pending`; the home, draw and about pages are complete with the last page). Two
+scenarios:
 
 - ``published``: the published cache is this checkout's last build, written by the project's
   own command (`mnist-book publish-cache`; run `make site` first) and served from 127.0.0.1;
@@ -43,7 +44,7 @@ from mnist_book.paths import (
     PUBLISHED_CACHE_DIR_ENV,
     PUBLISHED_CACHE_ENV,
 )
-from mnist_book.site.pending import is_pending
+from mnist_book.site.pending import is_executing, is_pending
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -130,7 +131,7 @@ def run(scenario: str, published_url: str, timeout: float, scratch: Path) -> dic
         # makes a shell ignore SIGINT in what it starts
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    first, complete = None, {}
+    first, executed, complete = None, {}, {}
     try:
         while time.monotonic() - started < timeout and len(complete) < len(pages):
             for src in pages:
@@ -139,16 +140,24 @@ def run(scenario: str, published_url: str, timeout: float, scratch: Path) -> dic
                 html = fetch(base + page_url(src))
                 if html is None:
                     break
-                first = first or time.monotonic() - started
+                now = time.monotonic() - started
+                first = first or now
+                if not is_executing(html):
+                    executed.setdefault(src, now)
                 if not is_pending(html):
-                    complete[src] = time.monotonic() - started
+                    complete[src] = now
             time.sleep(2)
     finally:
         stop(server)
+
+    def seconds(times: dict[str, float]) -> dict[str, float | None]:
+        return {src: round(times[src], 1) if src in times else None for src in pages}
+
     return {
         "scenario": scenario,
         "first_200_s": None if first is None else round(first, 1),
-        "complete_s": {src: round(complete[src], 1) if src in complete else None for src in pages},
+        "executed_s": seconds(executed),
+        "complete_s": seconds(complete),
         "all_complete": len(complete) == len(pages),
     }
 
@@ -188,9 +197,11 @@ def main() -> None:
                 reports.append(run(scenario, "", args.timeout, scratch))
     for report in reports:
         print(f"\n{report['scenario']}: first HTTP 200 after {report['first_200_s']} s")
-        for src, seconds in report["complete_s"].items():
-            shown = "not complete" if seconds is None else f"{seconds:7.1f} s"
-            print(f"  {src:32} {shown}")
+        print(f"  {'page':32} {'executed':>10} {'complete':>10}")
+        for src in report["complete_s"]:
+            shown = [report[key][src] for key in ("executed_s", "complete_s")]
+            cells = ["not yet" if value is None else f"{value:.1f} s" for value in shown]
+            print(f"  {src:32} {cells[0]:>10} {cells[1]:>10}")
     print(json.dumps(reports))
 
 

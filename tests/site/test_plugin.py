@@ -246,7 +246,7 @@ def test_serve_shows_a_page_at_once_then_its_outputs_but_a_build_never_a_placeho
             except OSError:
                 assert time.monotonic() < deadline and server.poll() is None, server.stderr
                 time.sleep(0.5)
-        assert pending.is_pending(first) and "Its prose." in first and "sleep" in first
+        assert pending.is_executing(first) and "Its prose." in first and "sleep" in first
         assert "the output 42" not in first
         progress = json.loads(_get(f"http://127.0.0.1:{port}/{PROGRESS_FILE}"))
         assert progress["pages"]["page.py"]["state"] in {"queued", "running"}

@@ -22,7 +22,7 @@ NOTE_CLASS = "mnist-book-pending-note"
 """The class of the note under a table that pages still executing are missing from."""
 
 PAGE_ATTRIBUTE = "data-pending-page"
-"""The banner's attribute naming its page (what `POLL_SCRIPT` and `is_pending` look for)."""
+"""The banner's attribute naming its page (what `POLL_SCRIPT` and `is_executing` look for)."""
 
 POLL_SCRIPT = f"""<script>
 // mnist-book: the progress of the pages still executing (mkdocs serve only).
@@ -72,12 +72,15 @@ def table_note(still_executing: Sequence[str]) -> str:
     )
 
 
-def is_pending(page_html: str) -> bool:
-    """Whether `page_html` shows an execution still going on (a banner, a table's note).
+def is_executing(page_html: str) -> bool:
+    """Whether `page_html` is a page whose own execution has not finished (it has a banner)."""
+    return f'{PAGE_ATTRIBUTE}="' in page_html
 
-    A built site has none.
-    """
-    return f'{PAGE_ATTRIBUTE}="' in page_html or f'class="{NOTE_CLASS}"' in page_html
+
+def is_pending(page_html: str) -> bool:
+    """Whether `page_html` waits for any execution: its own (a banner), or other pages' (a
+    table's note). A built site has neither."""
+    return is_executing(page_html) or f'class="{NOTE_CLASS}"' in page_html
 
 
 def with_poll_script(page_html: str) -> str:
