@@ -215,9 +215,11 @@ def test_markers_become_the_models_table_and_the_framing_sentence(assets):
         "draw.md",
         assets.manifest,
         TITLES,
-        still_executing=["c.py"],
+        still_executing=["Page C & co"],
     )
-    assert serving.index("| `convnet (2 epochs)` |") < serving.index("Still executing: <code>c.py")
+    assert serving.index("| `convnet (2 epochs)` |") < serving.index(
+        "Still executing: Page C &amp; co."
+    )
     assert pending.is_pending(serving)
 
 

@@ -59,8 +59,8 @@ def test_markers_are_replaced_by_their_tables():
 
 def test_under_serve_the_tables_name_the_pages_not_in_them_yet():
     markdown = "<!-- mnist-book:results-table -->\n\n<!-- mnist-book:execution-times -->"
-    filled = report.fill_markers(markdown, PAGES, still_executing=["c.py", "d.py"])
-    assert filled.count("Still executing: <code>c.py</code>, <code>d.py</code>.") == 2
+    filled = report.fill_markers(markdown, PAGES, still_executing=["Page C", "Page D"])
+    assert filled.count("Still executing: Page C, Page D.") == 2
     assert filled.index("| `b.py` | 5.0 s | cached |") < filled.rindex("Still executing")
     assert pending.is_pending(filled) and not pending.is_executing(filled)  # others' executions
 

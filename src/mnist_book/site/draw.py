@@ -153,7 +153,7 @@ def fill_markers(
 
     `titles` maps tutorial pages to their titles; `framing` measures the test digits (only
     when the marker is there). Under ``mkdocs serve``, the table says which pages are not in
-    it yet (`still_executing`).
+    it yet (`still_executing`, their titles).
     """
     models_tag, framing_tag = "<!-- mnist-book:draw-models -->", "<!-- mnist-book:digit-framing -->"
     if models_tag in markdown and manifest is not None:

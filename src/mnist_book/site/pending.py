@@ -61,13 +61,13 @@ def banner(src_path: str, page_url: str, progress_file: str, summary: str) -> st
 
 
 def table_note(still_executing: Sequence[str]) -> str:
-    """What follows a Markdown table of every page's results: a note naming the pages not in
-    it yet, or nothing when there are none."""
+    """What follows a Markdown table of every page's results: a note naming (by their titles)
+    the pages not in it yet, or nothing when there are none."""
     if not still_executing:
         return ""
-    pages = ", ".join(f"<code>{html.escape(src_path)}</code>" for src_path in still_executing)
+    pages = ", ".join(html.escape(title) for title in still_executing)
     return (
-        f'\n\n<p class="{NOTE_CLASS}"><em>Still executing: {pages}. Their rows appear here when '
+        f'\n\n<p class="{NOTE_CLASS}"><em>Still executing: {pages}. This table is complete when '
         "they have finished.</em></p>\n"
     )
 

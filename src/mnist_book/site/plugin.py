@@ -119,14 +119,15 @@ class MnistBookPlugin(BasePlugin[PluginConfig]):
         return files
 
     def on_page_markdown(self, markdown: str, page: Page, **kwargs: Any) -> str:
-        markdown = report.fill_markers(markdown, self.executed.values(), self.pending)
+        still_executing = [self.titles.get(src, src) for src in self.pending]
+        markdown = report.fill_markers(markdown, self.executed.values(), still_executing)
         if page.file.src_uri == self.config.draw_page:
             markdown = draw.fill_markers(
                 markdown,
                 page.file.src_uri,
                 self.draw_manifest,
                 self.titles,
-                still_executing=self.pending,
+                still_executing=still_executing,
             )
         return markdown
 

@@ -104,7 +104,7 @@ def fill_markers(
     """`markdown` with each ``<!-- mnist-book:... -->`` marker replaced by its table.
 
     Under ``mkdocs serve``, the tables of every page's results say which pages are not in
-    them yet (`still_executing`, `mnist_book.site.pending.table_note`).
+    them yet (`still_executing`, their titles: `mnist_book.site.pending.table_note`).
     """
     pages = list(pages)
     missing = pending.table_note(still_executing)
