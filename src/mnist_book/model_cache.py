@@ -53,6 +53,13 @@ def published_name(entry: Path) -> str:
     return f"models/{entry.name}"
 
 
+def available(name: str, key: str, warn: Callable[[str], None] = run_log.warn) -> bool:
+    """Whether the training of `name` with cache key `key` is in the model cache, after
+    looking it up in the published cache (`mnist_book.published_cache.restore`) if not."""
+    stored = entry(name, key)
+    return stored.is_dir() or published_cache.restore(stored, published_name(stored), warn)
+
+
 def entry_lock(
     entry: Path, waiting: Callable[[], None] | None = None
 ) -> contextlib.AbstractContextManager[None]:

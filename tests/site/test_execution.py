@@ -8,7 +8,7 @@ import pytest
 from http_mirror import closed_port_url
 from made_records import RECORD
 
-from mnist_book import run_log
+from mnist_book import model_cache, run_log
 from mnist_book.paths import PUBLISHED_CACHE_DIR_ENV, PUBLISHED_CACHE_ENV, RUN_LOG_ENV
 from mnist_book.run_log import Event
 from mnist_book.site.execution import PageExecutionError, execute_pages
@@ -28,11 +28,11 @@ def run(tmp_path, pages, timeout=60, workers=2):
     return executed, said
 
 
-def test_pages_run_in_parallel_report_progress_and_results(tmp_path):
+def test_pages_run_in_parallel_report_progress_and_results(tmp_path, isolated_cache):
     # The kernel records what `RECORD` holds, as `training.train` would.
     trains = f"""\
     # %%
-    from mnist_book import run_log
+    from mnist_book import model_cache, run_log
     from mnist_book.results import TrainingRecord
     from mnist_book.run_log import Event
     run_log.record(Event(run_log.TRAINING, "m", epochs=1))
@@ -52,6 +52,7 @@ def test_pages_run_in_parallel_report_progress_and_results(tmp_path):
     outputs = executed["b.py"].notebook.read_text()
     assert '"text": [\n     "b\\n"' in outputs or '"b\\n"' in outputs
 
+    model_cache.entry(RECORD.name, RECORD.cache_key).mkdir(parents=True)  # as `train` leaves it
     again, said = run(tmp_path, {"a.py": trains, "b.py": "# %%\nprint('b')\n"})
     assert all(page.from_cache for page in again.values()) and not said
     assert again["a.py"].results == [RECORD]  # as the page's run log gave it

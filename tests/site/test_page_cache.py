@@ -2,6 +2,7 @@
 
 import json
 import logging
+import shutil
 import warnings
 from dataclasses import asdict
 
@@ -9,7 +10,7 @@ import nbformat
 import pytest
 from made_records import made_record
 
-from mnist_book import published_cache
+from mnist_book import model_cache, published_cache
 from mnist_book.paths import PUBLISHED_CACHE_DIR_ENV
 from mnist_book.site.page_cache import PageCache, read_script
 
@@ -22,6 +23,15 @@ print(6 * 7)
 
 
 RECORD = made_record(test_accuracy=0.875, history={"loss": [0.4], "seconds": [2.5]})
+
+
+@pytest.fixture(autouse=True)
+def trained(isolated_cache):
+    """RECORD's model in the model cache, as after its training: a page reporting it is valid."""
+    entry = model_cache.entry(RECORD.name, RECORD.cache_key)
+    entry.mkdir(parents=True)
+    (entry / "model.keras").write_bytes(b"weights")
+    return entry
 
 
 def executed(script_path):
@@ -171,3 +181,43 @@ def test_an_unusable_published_page_is_one_line_in_the_build_log(tmp_path, monke
     assert line.startswith("mnist_book: Not using the published cache entry pages/page/")
     assert "bytes, not" in line  # it says what is wrong: truncated
     assert "Computing it here" in line and "\n" not in line
+
+
+def test_a_page_whose_models_are_gone_is_executed_again(tmp_path, trained, caplog):
+    """Its outputs are fine, but the draw page would find no model to export: retrain it."""
+    script = tmp_path / "page.py"
+    script.write_text(SCRIPT)
+    cache = PageCache(tmp_path / "cache", "env-1")
+    cache.store("page.py", executed(script), 3.5, [RECORD])
+    assert cache.load("page.py", read_script(script)) is not None
+    shutil.rmtree(trained)
+    caplog.set_level(logging.INFO, logger="mkdocs")
+
+    assert cache.load("page.py", read_script(script)) is None
+
+    (line,) = [record.getMessage() for record in caplog.records]
+    assert line == "mnist_book: Re-executing page.py: its model m is not in the model cache."
+
+
+def test_a_published_page_comes_with_its_published_models_or_not_at_all(
+    tmp_path, trained, monkeypatch
+):
+    script = tmp_path / "page.py"
+    script.write_text(SCRIPT)
+    elsewhere = PageCache(tmp_path / "elsewhere", "env-1")
+    elsewhere.store("page.py", executed(script), 3.5, [RECORD])
+    pages_only = tmp_path / "pages-only"
+    published_cache.publish(elsewhere.published_entries(), pages_only)
+    with_models = tmp_path / "with-models"
+    entries = {**elsewhere.published_entries(), model_cache.published_name(trained): trained}
+    published_cache.publish(entries, with_models)
+    shutil.rmtree(trained)  # this machine has trained nothing
+
+    monkeypatch.setenv(PUBLISHED_CACHE_DIR_ENV, str(pages_only))
+    assert PageCache(tmp_path / "here", "env-1").load("page.py", read_script(script)) is None
+    assert not trained.exists()
+
+    monkeypatch.setenv(PUBLISHED_CACHE_DIR_ENV, str(with_models))
+    page = PageCache(tmp_path / "there", "env-1").load("page.py", read_script(script))
+    assert page is not None and page.results == [RECORD]
+    assert (trained / "model.keras").read_bytes() == b"weights"

@@ -29,7 +29,7 @@ import nbformat
 from mkdocs.plugins import get_plugin_logger
 
 import mnist_book
-from mnist_book import data, published_cache
+from mnist_book import data, model_cache, published_cache
 from mnist_book.results import TrainingRecord
 
 log = get_plugin_logger(__name__)
@@ -85,6 +85,23 @@ DEFAULT_DIR = ".cache/mnist-book/pages"
 """Where the build keeps executed pages, relative to ``mkdocs.yml`` (the plugin's `cache_dir`)."""
 
 
+def _missing_models(results: list[TrainingRecord]) -> str:
+    """The models of `results` trained with the cache that it no longer holds, in words."""
+    missing = sorted(
+        {
+            result.name
+            for result in results
+            if result.cache_key is not None
+            and not model_cache.available(result.name, result.cache_key, warn=log.info)
+        }
+    )
+    if not missing:
+        return ""
+    return f"its model{'s' if len(missing) > 1 else ''} {', '.join(missing)} " + (
+        "are" if len(missing) > 1 else "is"
+    )
+
+
 class PageCache:
     """Executed pages under `directory`, valid for the environment `fingerprint`."""
 
@@ -96,7 +113,9 @@ class PageCache:
         """The cached execution of `notebook` (page `src_path`), or None if there is none.
 
         The cached outputs are copied into `notebook`, whose prose may be newer; the entry
-        is rewritten when it changed. An unreadable entry counts as none.
+        is rewritten when it changed. An unreadable entry counts as none, and so does one whose
+        models are not in the model cache (nor the published cache): executing the page again
+        trains them, which the site's other pages (the draw page's exports) need.
         """
         path = self._notebook_path(src_path, notebook)
         meta = path.with_suffix(".json")
@@ -106,6 +125,9 @@ class PageCache:
         try:
             stored = json.loads(meta.read_text())
             results = [TrainingRecord.from_json(result) for result in stored["results"]]
+            if missing := _missing_models(results):
+                log.info(f"Re-executing {src_path}: {missing} not in the model cache.")
+                return None
             _copy_outputs(nbformat.read(path, as_version=4), notebook)
             text = nbformat.writes(notebook)
             if text != path.read_text():  # the prose changed
