@@ -139,6 +139,12 @@ def test_a_build_published_elsewhere_trains_and_exports_nothing_here(
     script = tmp_path / "page.py"
     script.write_text("# %%\nprint('trained')\n")
     pages.store("page.py", read_script(script), 1.0, [result.record])
+    monkeypatch.setenv(CACHE_DIR_ENV, str(here))  # the wrong model cache: nothing published
+    with pytest.raises(SystemExit):
+        cli.main(["publish-cache", str(published), "--pages", str(elsewhere / "pages")])
+    assert "single_layer, which is not in the model cache" in capsys.readouterr().err
+    assert not published.exists()
+    monkeypatch.setenv(CACHE_DIR_ENV, str(elsewhere))
     assert cli.main(["publish-cache", str(published), "--pages", str(elsewhere / "pages")]) == 0
     assert "Published 4 entries" in capsys.readouterr().out  # page, model, both exports
 

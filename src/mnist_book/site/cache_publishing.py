@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mnist_book import export, model_cache
+from mnist_book import export, model_cache, paths
 from mnist_book.site.page_cache import PageCache, environment_fingerprint
 
 
 class NothingToPublishError(Exception):
-    """The page cache holds no executed page: there is no finished build to publish."""
+    """No finished build to publish: no executed page, or pages whose models are not here."""
 
 
 def build_entries(pages_dir: Path) -> dict[str, Path]:
@@ -31,8 +31,13 @@ def build_entries(pages_dir: Path) -> dict[str, Path]:
             if record.cache_key is None:  # trained without the cache
                 continue
             trained = model_cache.entry(record.name, record.cache_key)
-            if trained.is_dir():
-                entries[model_cache.published_name(trained)] = trained
+            if not trained.is_dir():  # its pages would be executed again wherever used
+                raise NothingToPublishError(
+                    f"The executed page {page.parent.name} reports {record.name}, which is not "
+                    f"in the model cache {model_cache.models_dir()}: publish with the model "
+                    f"cache the build used (set {paths.CACHE_DIR_ENV} as it did)."
+                )
+            entries[model_cache.published_name(trained)] = trained
             for exported in export.export_paths(record.name, record.cache_key):
                 if exported.is_file():
                     entries[export.published_name(exported)] = exported
