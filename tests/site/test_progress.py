@@ -63,11 +63,12 @@ def test_follow_reports_events_as_they_are_written_and_what_is_left_at_the_end(t
             await asyncio.sleep(0.2)
             assert lines == ["p.py: training m for 2 epochs"]  # seen while running
             write(Event(run_log.EPOCH, "m", epoch=1, epochs=2))
+            write(Event(run_log.WARNING, "", message="Disk full."))  # for the log alone
             with open(log_path, "a") as stream:
                 stream.write('{"version": 1, "kind": "epoch", "mod')  # still being written
 
     asyncio.run(page_that_trains())
-    assert lines == ["p.py: training m for 2 epochs", "p.py: m epoch 1/2"]
+    assert lines == ["p.py: training m for 2 epochs", "p.py: m epoch 1/2", "p.py: Disk full."]
     assert seen == [
         Event(run_log.TRAINING, "m", epochs=2),
         Event(run_log.EPOCH, "m", epoch=1, epochs=2),

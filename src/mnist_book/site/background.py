@@ -105,8 +105,6 @@ class PageProgress:
             return replace(self, model=event.model, activity=run_log.WAITING)
         if event.kind == run_log.LOADED:
             return replace(self, model=event.model, activity=run_log.LOADED)
-        if event.kind == run_log.WARNING:
-            return self  # for the build's log, not the page's reader
         return replace(self, model=None, activity=None)  # a result: on to the next cells
 
 
@@ -230,8 +228,6 @@ class BackgroundExecution:
             started: dict[str, float] = {}
 
             def saw(event: Event) -> None:
-                if event.kind == run_log.WARNING:
-                    return
                 started.setdefault(event.model, time.monotonic())
                 if event.kind == run_log.TRAINING:
                     started[event.model] = time.monotonic()

@@ -207,8 +207,7 @@ class Watchdog:
 
     def saw(self, event: run_log.Event) -> None:
         """A run-log event of the page (`progress.follow`'s ``on_event``)."""
-        if event.kind != run_log.WARNING:  # a warning says nothing of the waiting
-            self._waiting_for_training = event.kind == run_log.WAITING
+        self._waiting_for_training = event.kind == run_log.WAITING
         self._last = time.monotonic()
 
     def quiet_seconds(self) -> float:

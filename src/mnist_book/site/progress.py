@@ -48,7 +48,8 @@ async def follow(
 ) -> AsyncIterator[None]:
     """While the block runs, say a line for each event `page` writes to `log_path`.
 
-    Each event is also passed to `on_event` (the execution's `Watchdog`).
+    Each event but a warning (which is for the log alone) is also passed to `on_event` (the
+    execution's `Watchdog`, the page's progress under serve).
     """
     offset = 0
 
@@ -56,7 +57,8 @@ async def follow(
         nonlocal offset
         events, offset = run_log.read(log_path, offset)
         for event in events:
-            on_event(event)
+            if event.kind != run_log.WARNING:
+                on_event(event)
             say(progress_line(page, event))
 
     async def poll() -> None:
