@@ -1,0 +1,321 @@
+"""The sentences that interpret a page's numbers: worded from those numbers, or checked by them.
+
+A tutorial's conclusions must stay true when a build's numbers move (another CPU, a new
+library, a changed recipe). Each sentence that draws one is made here, in one of two ways:
+
+- **worded from the numbers**: a function that takes the figures and chooses what to say
+  (`error_change`, `learning_curves`, `per_digit_change`, `accuracy_against_size`): a
+  schedule that did not help is said not to have helped;
+- **checked**: `checked(sentence, holds, **figures)` returns the sentence while `holds`, and
+  otherwise raises `ClaimError` with the sentence and the figures, which fails the page's
+  build (the build names the page and the cell).
+
+Nothing here imports Keras: the arguments are numbers, NumPy arrays and
+`mnist_book.evaluation.Evaluation` objects.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mnist_book.evaluation import Evaluation
+
+CHANCE_LEVEL = 0.05
+"""A difference is called real when chance alone would give one as large less often than this."""
+
+LEVELLED_OFF = 0.002
+"""Validation accuracy moving less than this (0.2 points) over a training's last third is flat."""
+
+
+class ClaimError(AssertionError):
+    """A sentence on a page that the page's own numbers no longer support."""
+
+
+def checked(sentence: str, holds: bool, **figures: object) -> str:
+    """`sentence` if `holds`; otherwise a `ClaimError` naming the sentence and `figures`.
+
+    The figures are what the claim was judged on, so the error says why it failed:
+    ``checked("The convnet beats the hidden layer.", a > b, convnet=a, hidden_layer=b)``.
+    """
+    if not holds:
+        shown = ", ".join(f"{name}={_figure(value)}" for name, value in figures.items())
+        raise ClaimError(f"No longer true: {sentence!r} ({shown or 'no figures given'}).")
+    return sentence
+
+
+def _figure(value: object) -> str:
+    if isinstance(value, float | np.floating):
+        return f"{float(value):.6g}"
+    return repr(value)
+
+
+# Two models on the same test images -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ErrorChange:
+    """How a second model's mistakes on a test set compare with a first model's.
+
+    Attributes:
+        before: the first model's number of mistakes.
+        after: the second model's number of mistakes.
+        fixed: images the first model got wrong and the second right.
+        broken: images the first model got right and the second wrong.
+    """
+
+    before: int
+    after: int
+    fixed: int
+    broken: int
+
+    @classmethod
+    def between(cls, first: Evaluation, second: Evaluation) -> ErrorChange:
+        """The change from `first` to `second`, two evaluations of the same labelled images."""
+        if not np.array_equal(first.labels, second.labels):
+            raise ValueError("The two evaluations are not of the same labelled images.")
+        right_before = first.predictions == first.labels
+        right_after = second.predictions == second.labels
+        return cls(
+            before=int(np.sum(~right_before)),
+            after=int(np.sum(~right_after)),
+            fixed=int(np.sum(~right_before & right_after)),
+            broken=int(np.sum(right_before & ~right_after)),
+        )
+
+    @property
+    def p_value(self) -> float:
+        """How often chance alone splits the changed images at least this unevenly.
+
+        McNemar's exact test: if neither model were better, each image that one gets right
+        and the other wrong would be a fair coin flip between them. Two-sided.
+        """
+        changed = self.fixed + self.broken
+        if changed == 0:
+            return 1.0
+        fewer = min(self.fixed, self.broken)
+        tail = sum(math.comb(changed, k) for k in range(fewer + 1)) / 2**changed
+        return min(1.0, 2 * tail)
+
+    @property
+    def real(self) -> bool:
+        """Whether the difference is larger than chance explains (`CHANCE_LEVEL`)."""
+        return self.p_value < CHANCE_LEVEL
+
+
+def error_change(change: ErrorChange, before: str, after: str) -> str:
+    """A paragraph saying how `after`'s test errors compare with `before`'s, and if it is real.
+
+    `before` and `after` name the two models as the sentence should ("the single layer").
+    """
+    counts = (
+        f"{_cap(after)} fixes {change.fixed:,} of the digits {before} got wrong and gets "
+        f"{change.broken:,} wrong that {before} got right"
+    )
+    if change.after == change.before:
+        verdict = f"{_cap(after)} makes as many mistakes as {before}: {change.after:,}."
+    elif change.after < change.before:
+        fewer = 1 - change.after / change.before
+        verdict = (
+            f"{_cap(after)} cuts the test errors from {change.before:,} to {change.after:,}: "
+            f"**{fewer:.0%} fewer mistakes**."
+        )
+    else:
+        more = change.after / change.before - 1
+        verdict = (
+            f"{_cap(after)} makes **more** mistakes than {before}: {change.after:,} against "
+            f"{change.before:,} ({more:.0%} more)."
+        )
+    if change.real:
+        odds = f"chance alone would split them this unevenly {_odds(change.p_value)}"
+        return f"{verdict} {counts}; {odds}, so the difference is real."
+    return (
+        f"{verdict} {counts}: a split that chance alone gives {_odds(change.p_value)} "
+        "(McNemar's test), so this run shows no real difference between them. One training "
+        "of each with one random seed cannot tell a small gain from none."
+    )
+
+
+def _odds(p_value: float) -> str:
+    if p_value < 0.001:
+        return "less than once in a thousand"
+    return f"{p_value:.0%} of the time" if p_value >= 0.01 else f"{p_value:.1%} of the time"
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+# One training's curves --------------------------------------------------------------------------
+
+
+def learning_curves(history: Mapping[str, Sequence[float]], *, dropout: bool = False) -> str:
+    """What a training's curves show: whether it levelled off, and validation against training.
+
+    `history` holds one value per epoch of ``accuracy``, ``val_accuracy``, ``loss`` and
+    ``val_loss`` (a training record's history). `dropout`: the model has a Dropout layer,
+    which is active while training and off while validating.
+    """
+    accuracy = np.asarray(history["accuracy"], dtype=float)
+    validation = np.asarray(history["val_accuracy"], dtype=float)
+    loss = np.asarray(history["loss"], dtype=float)
+    val_loss = np.asarray(history["val_loss"], dtype=float)
+    return " ".join(
+        [
+            _levelling(validation),
+            _validation_against_training(accuracy, validation, dropout),
+            _memorising(loss, val_loss),
+        ]
+    ).strip()
+
+
+def _levelling(validation: np.ndarray) -> str:
+    epochs = len(validation)
+    start = epochs - max(1, epochs // 3)
+    moved = validation[-1] - validation[start - 1] if start >= 1 else 0.0
+    span = f"over the last {epochs - start} of {epochs} epochs"
+    if abs(moved) < LEVELLED_OFF:
+        return (
+            f"Validation accuracy has levelled off: it moved by {moved * 100:+.2f} points {span}."
+        )
+    if moved > 0:
+        return (
+            f"Validation accuracy is still rising at the end ({moved * 100:+.2f} points {span}): "
+            "more epochs could still help."
+        )
+    return (
+        f"Validation accuracy fell by {-moved * 100:.2f} points {span}: the later epochs did "
+        "not help it."
+    )
+
+
+def _validation_against_training(
+    accuracy: np.ndarray, validation: np.ndarray, dropout: bool
+) -> str:
+    above = validation > accuracy
+    end = f"{validation[-1]:.2%} against {accuracy[-1]:.2%} in the last epoch"
+    if above[-1]:
+        where = "in every epoch" if above.all() else f"in {above.sum()} of {above.size} epochs"
+        if dropout:
+            why = (
+                "dropout silences half of the features while the network trains and none while "
+                "it validates, so the training figures are those of a handicapped network"
+            )
+        else:
+            why = (
+                "Keras reports an epoch's training accuracy as the average over its batches, "
+                "measured while the weights were still improving, and the validation accuracy "
+                "with the weights at the end of the epoch"
+            )
+        return (
+            f"Validation accuracy sits above training accuracy {where} ({end}). That is no "
+            f"sign of luck: {why}."
+        )
+    gap = accuracy[-1] - validation[-1]
+    if gap > 0.01:
+        return (
+            f"Training accuracy ends {gap * 100:.1f} points above validation ({end}): the "
+            "network does better on the images it learns from than on new ones."
+        )
+    return f"Validation accuracy stays close to training accuracy ({end})."
+
+
+def _memorising(loss: np.ndarray, val_loss: np.ndarray) -> str:
+    best = int(np.argmin(val_loss))
+    epochs = len(val_loss)
+    rise = val_loss[-1] - val_loss[best]
+    if best < epochs - 1 and rise > 0.05 * val_loss[best] and loss[-1] < loss[best]:
+        return (
+            f"Validation loss was lowest after epoch {best + 1} and has risen "
+            f"{rise / val_loss[best]:.0%} since, while training loss kept falling: the network "
+            "has begun to memorise its training images, and grows over-confident on the ones "
+            "it gets wrong."
+        )
+    return ""
+
+
+# Digit by digit ---------------------------------------------------------------------------------
+
+
+def per_digit_change(before: np.ndarray, after: np.ndarray, before_name: str) -> str:
+    """How per-digit accuracy changed from `before` to `after` (10 values each, in [0, 1])."""
+    before, after = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
+    gains = after - before
+    improved = int(np.sum(gains > 0))
+    if improved == len(gains):
+        opening = "Every digit improves"
+    elif improved == 0:
+        opening = "No digit improves"
+    else:
+        worse = ", ".join(str(d) for d in np.flatnonzero(gains < 0))
+        opening = f"{improved} of the 10 digits improve ({worse or 'none'} get worse)"
+    hardest = int(np.argmin(before))
+    most = int(np.argmax(gains))
+    if hardest == most:
+        detail = (
+            f"the digit {before_name} found hardest, **{hardest}**, gains most: "
+            f"{before[hardest]:.1%} to {after[hardest]:.1%}"
+        )
+    else:
+        detail = (
+            f"**{most}** gains most ({before[most]:.1%} to {after[most]:.1%}); the digit "
+            f"{before_name} found hardest, **{hardest}**, goes from {before[hardest]:.1%} to "
+            f"{after[hardest]:.1%}"
+        )
+    return f"{opening}; {detail}."
+
+
+# Many models ------------------------------------------------------------------------------------
+
+
+def accuracy_against_size(summary: pd.DataFrame) -> str:
+    """What a table of models (``test accuracy``, ``test errors``, ``parameters``) shows.
+
+    Names the most accurate model and where it stands in size, then the pair that shows
+    best that wiring can matter more than size: a model that is both smaller and more
+    accurate than another, with the largest difference in errors.
+    """
+    best = summary["test accuracy"].idxmax()
+    by_size = summary["parameters"].rank(ascending=False, method="min")
+    rank = int(by_size[best])
+    params = summary.loc[best, "parameters"]
+    if rank == 1:
+        size = f"with {params:,} parameters it is also the largest"
+    else:
+        size = f"with {params:,} parameters it is only the {_ordinal(rank)} largest"
+    opening = (
+        f"**{best}** is the most accurate, with {summary.loc[best, 'test errors']:,} errors, "
+        f"and {size}."
+    )
+    pair = _smaller_and_better(summary)
+    if pair is None:
+        return f"{opening} Here, every gain in accuracy came with more parameters."
+    small, large = pair
+    return (
+        f"{opening} Size is not what decides, though: **{small}**, with "
+        f"{summary.loc[small, 'parameters']:,} parameters, makes "
+        f"{summary.loc[small, 'test errors']:,} errors, against "
+        f"{summary.loc[large, 'test errors']:,} for **{large}** and its "
+        f"{summary.loc[large, 'parameters']:,}: how a network is wired can matter more than "
+        "how many weights it has."
+    )
+
+
+def _smaller_and_better(summary: pd.DataFrame) -> tuple[str, str] | None:
+    best_pair, best_gap = None, 0
+    for small in summary.index:
+        for large in summary.index:
+            smaller = summary.loc[small, "parameters"] < summary.loc[large, "parameters"]
+            gap = summary.loc[large, "test errors"] - summary.loc[small, "test errors"]
+            if smaller and gap > best_gap:
+                best_pair, best_gap = (small, large), gap
+    return best_pair
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"

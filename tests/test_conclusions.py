@@ -1,0 +1,109 @@
+"""The pages' conclusions follow their numbers: other numbers, other words, or a failed claim."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mnist_book.conclusions import (
+    ClaimError,
+    ErrorChange,
+    accuracy_against_size,
+    checked,
+    error_change,
+    learning_curves,
+    per_digit_change,
+)
+from mnist_book.evaluation import Evaluation
+
+
+def _evaluation(labels: np.ndarray, wrong: np.ndarray) -> Evaluation:
+    predictions = labels.copy()
+    predictions[wrong] = (labels[wrong] + 1) % 10
+    return Evaluation(np.eye(10)[predictions], predictions, labels)
+
+
+def test_a_claim_that_holds_is_the_sentence_and_one_that_fails_names_its_figures() -> None:
+    assert checked("Two beats one.", True, two=2.0, one=1.0) == "Two beats one."
+    with pytest.raises(ClaimError, match=r"'Two beats one\.' \(two=1, one=2\)"):
+        checked("Two beats one.", False, two=1, one=2)
+
+
+def test_error_change_counts_fixed_and_broken_digits() -> None:
+    labels = np.arange(100) % 10
+    change = ErrorChange.between(
+        _evaluation(labels, np.arange(0, 30)), _evaluation(labels, np.arange(20, 40))
+    )
+    assert (change.before, change.after, change.fixed, change.broken) == (30, 20, 20, 10)
+
+
+def test_a_real_gain_and_a_tie_within_chance_are_worded_differently() -> None:
+    gain = ErrorChange(before=741, after=232, fixed=540, broken=31)
+    assert gain.real
+    said = error_change(gain, "the single layer", "the hidden layer")
+    assert "69% fewer mistakes" in said and "is real" in said
+
+    tie = ErrorChange(before=232, after=235, fixed=92, broken=95)
+    assert not tie.real
+    said = error_change(tie, "the constant rate", "the schedule")
+    assert "**more** mistakes" in said and "no real difference" in said
+    assert "fewer mistakes" not in said and "%" in said  # never "101% of the errors"
+
+    worse = ErrorChange(before=100, after=200, fixed=0, broken=100)
+    assert "**more** mistakes" in error_change(worse, "a", "b") and worse.real
+
+
+def test_mcnemar_p_value_of_an_even_split_is_one_and_of_a_lopsided_one_small() -> None:
+    assert ErrorChange(10, 10, 5, 5).p_value == 1.0
+    assert ErrorChange(10, 0, 10, 0).p_value == pytest.approx(2 / 2**10)
+    assert ErrorChange(0, 0, 0, 0).p_value == 1.0
+
+
+def _history(accuracy, validation, loss, val_loss) -> dict[str, list[float]]:
+    return {"accuracy": accuracy, "val_accuracy": validation, "loss": loss, "val_loss": val_loss}
+
+
+def test_validation_above_training_is_explained_by_dropout_or_by_keras_averaging() -> None:
+    above = _history([0.90, 0.92, 0.925], [0.93, 0.935, 0.936], [0.4, 0.3, 0.29], [0.3, 0.28, 0.27])
+    plain = learning_curves(above)
+    assert "above training accuracy in every epoch" in plain and "average over its batches" in plain
+    assert "dropout" in learning_curves(above, dropout=True)
+    below = _history([0.95, 0.98, 0.995], [0.95, 0.96, 0.962], [0.2, 0.1, 0.02], [0.2, 0.18, 0.25])
+    said = learning_curves(below)
+    assert "above validation" in said and "memorise" in said and "above training" not in said
+
+
+def test_levelled_off_or_still_rising_follows_the_last_third() -> None:
+    flat = [0.90, 0.92, 0.94, 0.95, 0.951, 0.950, 0.951, 0.951, 0.9515]
+    rising = [0.9] * 6 + [0.93, 0.95, 0.97]
+    common = {"accuracy": [0.9] * 9, "loss": [0.3] * 9, "val_loss": [0.3] * 9}
+    assert "levelled off" in learning_curves({**common, "val_accuracy": flat})
+    assert "still rising" in learning_curves({**common, "val_accuracy": rising})
+
+
+def test_per_digit_change_says_which_digits_got_worse() -> None:
+    before = np.linspace(0.8, 0.98, 10)
+    assert per_digit_change(before, before + 0.01, "a").startswith("Every digit improves")
+    after = before + 0.01
+    after[3] = before[3] - 0.01
+    said = per_digit_change(before, after, "a")
+    assert said.startswith("9 of the 10 digits improve (3 get worse)")
+
+
+def test_accuracy_against_size_says_whether_the_best_is_the_largest() -> None:
+    table = pd.DataFrame(
+        {
+            "test accuracy": [0.9268, 0.9768, 0.9911, 0.9961],
+            "test errors": [732, 232, 89, 39],
+            "parameters": [7850, 79510, 34826, 317066],
+        },
+        index=["single_layer", "hidden_layer", "convnet", "deeper_convnet"],
+    )
+    said = accuracy_against_size(table)
+    assert "**deeper_convnet** is the most accurate" in said and "also the largest" in said
+    assert "**convnet**, with 34,826 parameters, makes 89 errors" in said
+    table.loc["deeper_convnet", "parameters"] = 20_000
+    assert "only the 3rd largest" in accuracy_against_size(table)
+    growing = table.assign(parameters=[1, 2, 3, 4], **{"test errors": [4, 3, 2, 1]})
+    assert "every gain in accuracy came with more parameters" in accuracy_against_size(growing)

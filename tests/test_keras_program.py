@@ -1,0 +1,122 @@
+"""The plain Keras programs the tutorials show: they build the site's models, and they run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnist_book import data
+from mnist_book._keras import keras
+from mnist_book.cache_identity import _without_layer_names
+from mnist_book.config import TrainConfig, recipe
+from mnist_book.keras_program import KerasProgram, layer_code, program
+from mnist_book.models import MODEL_NAMES, build_model
+
+
+def _built(listing: KerasProgram) -> keras.Model:
+    """The compiled model that a listing's data, model and compile parts make."""
+    names: dict = {}
+    arrays = np.zeros((4, 28, 28), np.uint8), np.zeros(4, np.uint8)
+    keras.datasets.mnist.load_data = lambda: (arrays, arrays)  # the test needs no download
+    exec("\n\n".join([listing.data, listing.model, listing.compile]), names)
+    return names["model"]
+
+
+def _same(left: object, right: object) -> bool:
+    """Equal configurations, floats compared as Keras stores them (float32)."""
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(_same(left[k], right[k]) for k in left)
+    if isinstance(left, list | tuple) and isinstance(right, list | tuple):
+        return len(left) == len(right) and all(map(_same, left, right))
+    if isinstance(left, float) and isinstance(right, float | int):
+        return np.float32(left) == np.float32(right)
+    return left == right
+
+
+def _configuration(model: keras.Model) -> list:
+    layers = _without_layer_names(model.get_config())["layers"]
+    for layer in layers:  # the site seeds augmentation through the run, as the listing does
+        layer["config"].pop("seed", None)
+    return layers
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_a_listing_builds_the_sites_model_and_its_optimiser(name: str) -> None:
+    config = recipe(name)
+    shown = _built(program(name))
+    site = build_model(name, config.learning_rate_schedule())
+    assert _same(_configuration(shown), _configuration(site))
+    shown_optimizer, site_optimizer = shown.optimizer.get_config(), site.optimizer.get_config()
+    shown_optimizer.pop("name"), site_optimizer.pop("name")
+    assert _same(shown_optimizer, site_optimizer)
+
+
+def test_a_changed_recipe_changes_the_listing() -> None:
+    config = TrainConfig(epochs=3, batch_size=64, learning_rate=0.01, schedule="cosine")
+    listing = program("hidden_layer", config)
+    assert "batch_size=64" in listing.fit and "epochs=3" in listing.fit
+    assert "CosineDecay(" in listing.compile and "0.01," in listing.compile
+    assert "CosineDecay" not in program("hidden_layer").compile
+
+
+def test_a_layer_argument_the_listing_omits_is_caught() -> None:
+    padded = keras.layers.Conv2D(8, 3, padding="same")
+    rebuilt = eval(layer_code(padded), {"layers": keras.layers})
+    assert rebuilt.get_config()["padding"] != padded.get_config()["padding"], (
+        "if listings learn `padding`, choose another argument this test can catch"
+    )
+    with pytest.raises(ValueError, match="No listing for a Conv1D layer"):
+        layer_code(keras.layers.Conv1D(8, 3))
+
+
+def test_the_convnet_program_trains_saves_loads_and_reads_a_digit(tmp_path: Path) -> None:
+    """The whole program, in a fresh interpreter that cannot import mnist_book, on a slice."""
+    (x_train, y_train), (x_test, y_test) = data.load_mnist()
+    np.savez(
+        tmp_path / "slice.npz",
+        x_train=x_train[:600],
+        y_train=y_train[:600],
+        x_test=x_test[:200],
+        y_test=y_test[:200],
+    )
+    keras.utils.save_img(tmp_path / "my_digit.png", 255 - x_test[0][..., None], scale=False)
+    (tmp_path / "program.py").write_text(program("convnet", use=True).source)
+    output = run_listing(tmp_path)
+    assert "Test accuracy:" in output
+    assert f"I read a {y_test[0]}" in output
+    assert (tmp_path / "convnet.keras").is_file()
+
+
+RUNNER = textwrap.dedent(
+    """
+    import sys
+    sys.modules["mnist_book"] = None  # the listing must need Keras and NumPy alone
+    import keras
+    import numpy as np
+
+    arrays = np.load("slice.npz")
+    keras.datasets.mnist.load_data = lambda: (
+        (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+    )
+    exec(compile(open("program.py").read(), "program.py", "exec"))
+    """
+)
+
+
+def run_listing(directory: Path) -> str:
+    """Run ``program.py`` in `directory` in a fresh interpreter, MNIST from ``slice.npz``."""
+    (directory / "runner.py").write_text(RUNNER)
+    finished = subprocess.run(
+        [sys.executable, "runner.py"],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    return finished.stdout
