@@ -24,7 +24,6 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
-
 from IPython.display import Markdown
 
 from mnist_book._keras import keras
@@ -141,11 +140,10 @@ def layer_code(layer: keras.layers.Layer) -> str:
     for position, argument in enumerate(_ARGUMENTS[kind]):
         value = _normalised(config[argument], argument)
         default = parameters[argument].default
-        if position == 0 and default is inspect.Parameter.empty:
+        required = default is inspect.Parameter.empty
+        if position == 0 and required:
             shown.append(_value(value))
-        elif position == 0 or default is inspect.Parameter.empty:
-            shown.append(f"{argument}={_value(value)}")
-        elif value != _normalised(default, argument):
+        elif position == 0 or required or value != _normalised(default, argument):
             shown.append(f"{argument}={_value(value)}")
     prefix = "layers." if type(layer).__module__.startswith("keras") else ""
     return f"{prefix}{kind}({', '.join(shown)})"
@@ -184,9 +182,11 @@ def _schedule_code(serialised: dict[str, Any]) -> str:
         ]
     if config.get("alpha"):
         arguments.append(f"alpha={_value(config['alpha'])}")
-    return "keras.optimizers.schedules.CosineDecay(\n" + "".join(
-        f"{INDENT}{argument},\n" for argument in arguments
-    ) + ")"
+    return (
+        "keras.optimizers.schedules.CosineDecay(\n"
+        + "".join(f"{INDENT}{argument},\n" for argument in arguments)
+        + ")"
+    )
 
 
 def _fit(config: TrainConfig) -> str:
