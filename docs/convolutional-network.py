@@ -8,12 +8,14 @@
 # %%
 from IPython.display import Markdown
 
-from mnist_book import data, evaluation, plotting
-from mnist_book.config import recipe
+from mnist_book import conclusions, data, evaluation, plotting
+from mnist_book.conclusions import ErrorChange
+from mnist_book.keras_program import program, show
 from mnist_book.models import build_model, layer_table
 from mnist_book.training import train
 
 (x_train, y_train), (x_test, y_test) = data.load_mnist()
+listing = program("convnet", use=True)
 
 # %% [markdown]
 # ## Why convolutions
@@ -25,27 +27,40 @@ from mnist_book.training import train
 # halving the resolution and making the features tolerant of small shifts. A second
 # convolution combines strokes into larger shapes. **Dropout** randomly silences half of the
 # features during training so that the final layer cannot lean on any single one, and the
-# output layer uses **softmax**, so the ten scores form a probability distribution.
+# output layer uses **softmax**, so the ten scores form a probability distribution (the dense
+# models' sigmoid scores did not: see [the single layer](single-layer.py)).
+#
+# A convolution expects images with a *channel* axis (1 for grey, 3 for colour), so the
+# images are shaped (28, 28, 1). The model, as on keras.io:
+
+# %% tags=["remove-input"]
+show(f"{listing.data}\n\n{listing.model}")
 
 # %%
 model = build_model("convnet")
 layer_table(model)
 
-# %%
+# %% tags=["remove-input"]
 hidden_params = build_model("hidden_layer").count_params()
+ratio = model.count_params() / hidden_params
 Markdown(
-    f"**{model.count_params():,} parameters**, fewer than half of the "
-    f"hidden-layer network's {hidden_params:,}: a filter's weights are shared "
-    "across the whole image."
+    conclusions.checked(
+        f"**{model.count_params():,} parameters**, {ratio:.0%} of the hidden-layer "
+        f"network's {hidden_params:,}: a filter's weights are shared across the whole image.",
+        ratio < 1,
+        convnet=model.count_params(),
+        hidden_layer=hidden_params,
+    )
 )
 
 # %% [markdown]
 # ## Training
 #
-# As on keras.io: batches of 128 and 10% of the training images held out for validation.
+# As on keras.io: Adam, batches of 128 and 10% of the training images held out for
+# validation, for 15 epochs:
 
-# %%
-recipe("convnet")
+# %% tags=["remove-input"]
+show(f"{listing.compile}\n\n{listing.fit}")
 
 # %%
 result = train("convnet")
@@ -53,25 +68,35 @@ result = train("convnet")
 # %%
 plotting.training_curves(result.history, title="convnet")
 
+# %% tags=["remove-input"]
+Markdown(conclusions.learning_curves(result.history, dropout=True))
+
 # %% [markdown]
-# Validation accuracy sits above training accuracy here: dropout is active while training
-# and off while validating, so the training figures are measured on a handicapped network.
-#
 # ## On the test set
+
+# %% tags=["remove-input"]
+show(listing.evaluate)
 
 # %%
 scores = result.evaluate(x_test, y_test)
+hidden = train("hidden_layer")
+hidden_scores = hidden.evaluate(x_test, y_test)
+
+# %% tags=["remove-input"]
 Markdown(
     f"The convnet classifies **{scores.accuracy:.2%}** of the test digits "
     f"correctly: {scores.misclassified.size} mistakes in "
     f"{scores.labels.size:,} images (keras.io reports 99.22% for the same "
-    "architecture)."
+    "architecture). "
+    + conclusions.error_change(
+        ErrorChange.between(hidden_scores, scores), "the hidden layer", "the convnet"
+    )
 )
 
 # %%
 plotting.confusion_heatmap(scores.confusion, title="convnet: test set")
 
-# %%
+# %% tags=["remove-input"]
 pairs = evaluation.most_confused_pairs(scores.confusion, top=3)
 Markdown(
     "Its most frequent mistakes: "
@@ -93,7 +118,24 @@ plotting.prediction_grid(
 )
 
 # %% [markdown]
-# Many of these are hard for a person too: a 4 that is nearly a 9, a 7 written like a 1.
+# Look at them as a person would: some are hard to read for us too, and some are plain
+# digits in a style the training set rarely shows.
+#
+# ## Your own digit
+#
+# A trained model is saved to one `.keras` file (architecture, weights and optimiser state)
+# and loaded again anywhere Keras runs. To read your own handwriting, draw a digit dark on
+# light, crop it to a square, and give the model what it was trained on: 28x28 grey pixels,
+# light on dark, scaled to [0, 1]:
+
+# %% tags=["remove-input"]
+show(listing.use)
+
+# %% [markdown]
+# MNIST's authors scaled each digit, keeping its proportions, to fit a 20x20 box, and
+# placed it so that its centre of mass lies at the centre of the 28x28 square; a digit
+# drawn to the edges, or off-centre, is read worse. The [draw page](draw.md) frames your
+# drawing that way for you, in the browser.
 #
 # **Next:** [what the networks learned](what-networks-learned.py) looks inside this
 # network; then [beyond 99.5 %](records.py) takes it towards the published records, one

@@ -3,18 +3,21 @@
 #
 # > **On this page** you will rewrite the hidden-layer network so that it takes 28x28 images
 # > directly, with a `Flatten` layer doing the reshaping inside the model, check that it is
-# > the same network, and train it better with a learning-rate schedule. Model: `flatten`.
+# > the same network, and see what a learning-rate schedule does to its training. Model:
+# > `flatten`.
 
 # %%
 import numpy as np
 from IPython.display import Markdown
 
-from mnist_book import data, plotting
-from mnist_book.config import recipe
+from mnist_book import conclusions, data, plotting
+from mnist_book.conclusions import ErrorChange
+from mnist_book.keras_program import program, show
 from mnist_book.models import build_model, layer_table, prepare_images
 from mnist_book.training import train
 
 (x_train, y_train), (x_test, y_test) = data.load_mnist()
+listing = program("flatten")
 
 # %% [markdown]
 # ## Reshaping inside the model
@@ -22,7 +25,10 @@ from mnist_book.training import train
 # So far every image was turned into 784 numbers before it reached the model, so whoever
 # calls the model has to remember to do it. Keras's `Flatten` layer does it as the model's
 # first step: the model accepts images shaped like the data, and the reshaping travels with
-# it when it is saved or deployed.
+# it when it is saved or deployed. The images now keep their 28x28 shape:
+
+# %% tags=["remove-input"]
+show(f"{listing.data}\n\n{listing.model}")
 
 # %%
 model = build_model("flatten")
@@ -40,13 +46,21 @@ same = np.array_equal(
     hidden.predict(prepare_images("hidden_layer", x_test), verbose=0),
     model.predict(prepare_images("flatten", x_test), verbose=0),
 )
+
+# %% tags=["remove-input"]
 Markdown(
-    f"Parameters: {hidden.count_params():,} and {model.count_params():,}. "
-    f"Identical predictions on all {len(x_test):,} test images: **{same}**."
+    conclusions.checked(
+        f"Both have {model.count_params():,} parameters, and with the same weights they "
+        f"give identical outputs on all {len(x_test):,} test images: the same network.",
+        same and hidden.count_params() == model.count_params(),
+        same_outputs=same,
+        hidden_layer=hidden.count_params(),
+        flatten=model.count_params(),
+    )
 )
 
 # %% [markdown]
-# ## Training it better: a learning-rate schedule
+# ## A learning-rate schedule
 #
 # On the previous page the validation loss started rising after a few epochs while the
 # training loss kept falling: with a constant learning rate, Adam keeps taking steps of the
@@ -55,11 +69,16 @@ Markdown(
 # Adam's default rate and lowers it smoothly to zero by the last batch, so training first
 # explores, then settles.
 #
+# In Keras, a schedule is passed to the optimiser in place of a fixed learning rate. It
+# counts optimiser steps, so it is given the training's length in steps: the epochs times
+# the batches in each.
+
+# %% tags=["remove-input"]
+show(f"{listing.compile}\n\n{listing.fit}")
+
+# %% [markdown]
 # Since the network is exactly the same, any difference in accuracy comes from training
 # alone:
-
-# %%
-recipe("flatten")
 
 # %%
 result = train("flatten")
@@ -69,16 +88,26 @@ plotting.training_curves(
     result.history, title="flatten, cosine learning-rate decay"
 )
 
+# %% tags=["remove-input"]
+Markdown(conclusions.learning_curves(result.history))
+
 # %%
 scores = result.evaluate(x_test, y_test)
-hidden_result = train("hidden_layer")
+constant = train("hidden_layer")
+constant_scores = constant.evaluate(x_test, y_test)
+
+# %% tags=["remove-input"]
+change = ErrorChange.between(constant_scores, scores)
 Markdown(
-    f"With the schedule, the network classifies **{scores.accuracy:.2%}** of "
-    f"the test digits correctly after {result.config.epochs} epochs, against "
-    f"{hidden_result.test_accuracy:.2%} with a constant learning rate on the "
-    "previous page: "
-    f"{(1 - result.test_accuracy) / (1 - hidden_result.test_accuracy):.0%} of "
-    "the errors, from the same architecture and the same number of weights."
+    f"With the schedule, the network classifies **{scores.accuracy:.2%}** of the test "
+    f"digits correctly after {result.config.epochs} epochs, against "
+    f"{constant_scores.accuracy:.2%} after {constant.config.epochs} epochs at a constant "
+    "learning rate on the previous page. "
+    + conclusions.error_change(
+        change,
+        f"the constant rate ({constant.config.epochs} epochs)",
+        f"the schedule ({result.config.epochs} epochs)",
+    )
 )
 
 # %%

@@ -9,12 +9,14 @@
 import pandas as pd
 from IPython.display import Markdown
 
-from mnist_book import data, evaluation, plotting
-from mnist_book.config import recipe
+from mnist_book import conclusions, data, evaluation, plotting
+from mnist_book.conclusions import ErrorChange
+from mnist_book.keras_program import program, show
 from mnist_book.models import build_model, layer_table
 from mnist_book.training import train
 
 (x_train, y_train), (x_test, y_test) = data.load_mnist()
+listing = program("hidden_layer")
 
 # %% [markdown]
 # ## The model
@@ -24,19 +26,31 @@ from mnist_book.training import train
 # pattern of strokes; the output layer then scores digits from those 100 pattern detectors
 # rather than from raw pixels. Without a non-linear activation the two layers would collapse
 # into a single linear map, and nothing would be gained.
+#
+# In Keras it is one more `Dense` line in the stack, between the input and the output:
+
+# %% tags=["remove-input"]
+show(listing.model)
 
 # %%
 model = build_model("hidden_layer")
 layer_table(model)
 
-# %% [markdown]
-# The hidden layer has 784 x 100 + 100 parameters and the output layer 100 x 10 + 10: ten
-# times as many as the single layer.
-#
-# ## Training
+# %% tags=["remove-input"]
+single_params = build_model("single_layer").count_params()
+Markdown(
+    f"The hidden layer has 784 x 100 + 100 parameters and the output layer 100 x 10 + 10: "
+    f"**{model.count_params():,}**, {model.count_params() / single_params:.0f} times the "
+    f"single layer's {single_params:,}."
+)
 
-# %%
-recipe("hidden_layer")
+# %% [markdown]
+# ## Training
+#
+# Compiled as before, and fitted with larger batches of 128 images, for 15 epochs:
+
+# %% tags=["remove-input"]
+show(f"{listing.compile}\n\n{listing.fit}")
 
 # %%
 result = train("hidden_layer")
@@ -44,15 +58,19 @@ result = train("hidden_layer")
 # %%
 plotting.training_curves(result.history, title="hidden_layer")
 
+# %% tags=["remove-input"]
+Markdown(conclusions.learning_curves(result.history))
+
 # %% [markdown]
-# Training loss keeps falling while validation loss levels off and starts to climb: with
-# 79,510 parameters the network can begin to memorise its training images. Validation
-# accuracy is what tells us it still generalises.
-#
 # ## On the test set
+
+# %% tags=["remove-input"]
+show(listing.evaluate)
 
 # %%
 scores = result.evaluate(x_test, y_test)
+
+# %% tags=["remove-input"]
 Markdown(
     f"The hidden-layer network classifies **{scores.accuracy:.2%}** of the "
     "test digits correctly."
@@ -91,13 +109,9 @@ comparison.style.format(
     {"test accuracy": "{:.2%}", "training seconds": "{:.0f}"}
 )
 
-# %%
-fewer = 1 - scores.misclassified.size / single_scores.misclassified.size
-Markdown(
-    "One hidden layer cuts the test errors from "
-    f"{single_scores.misclassified.size} to {scores.misclassified.size}: "
-    f"**{fewer:.0%} fewer mistakes**, for ten times the parameters."
-)
+# %% tags=["remove-input"]
+change = ErrorChange.between(single_scores, scores)
+Markdown(conclusions.error_change(change, "the single layer", "the hidden layer"))
 
 # %%
 per_class = evaluation.comparison_table(
@@ -105,8 +119,14 @@ per_class = evaluation.comparison_table(
 )
 plotting.per_class_accuracy_plot(per_class)
 
+# %% tags=["remove-input"]
+Markdown(
+    conclusions.per_digit_change(
+        single_scores.per_class_accuracy, scores.per_class_accuracy, "the single layer"
+    )
+)
+
 # %% [markdown]
-# Every digit improves, and the hardest ones improve most.
 #
 # **Next:** [the Flatten layer](flatten-layer.py) writes this same network more cleanly.
 #

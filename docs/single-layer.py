@@ -2,19 +2,20 @@
 # # A single dense layer
 #
 # > **On this page** you will build the smallest network that reads digits: every one of the
-# > 784 pixels connected straight to ten outputs, one per digit. You will compile it with
-# > Adam and sparse categorical cross-entropy, train it, and look at what it gets right and
-# > wrong. Model: `single_layer`. Uses `mnist_book.models`, `training`, `evaluation`, `plotting`.
+# > 784 pixels connected straight to ten outputs, one per digit. You will write it in Keras,
+# > compile it with Adam and sparse categorical cross-entropy, train it, and look at what it
+# > gets right and wrong. Model: `single_layer`.
 
 # %%
 from IPython.display import Markdown
 
-from mnist_book import data, evaluation, plotting
-from mnist_book.config import recipe
-from mnist_book.models import build_model, layer_table
+from mnist_book import conclusions, data, evaluation, inspection, inspection_plots, plotting
+from mnist_book.keras_program import program, show
+from mnist_book.models import build_model, layer_table, prepare_images
 from mnist_book.training import train
 
 (x_train, y_train), (x_test, y_test) = data.load_mnist()
+listing = program("single_layer")
 
 # %% [markdown]
 # ## The model
@@ -23,12 +24,22 @@ from mnist_book.training import train
 # bias, then applies an activation function. Here it is the sigmoid, which squashes each sum
 # into (0, 1): a score for "this image is digit *k*". The image is flattened into a row of
 # 784 numbers first, so the layer sees no notion of neighbouring pixels.
+#
+# In Keras: load MNIST, flatten and scale each image, then stack the layers in a
+# `Sequential` model, starting with an `Input` that says what one example looks like. This
+# is the code of the model this page trains:
+
+# %% tags=["remove-input"]
+show(f"{listing.data}\n\n{listing.model}")
+
+# %% [markdown]
+# Its layers, as `model.summary()` lists them:
 
 # %%
 model = build_model("single_layer")
 layer_table(model)
 
-# %%
+# %% tags=["remove-input"]
 Markdown(
     f"That is 784 x 10 weights plus 10 biases: **{model.count_params():,} "
     "parameters**, one weight per pixel per digit."
@@ -37,26 +48,62 @@ Markdown(
 # %% [markdown]
 # ## Compiling: optimiser, loss and metric
 #
-# `build_model` returns the model compiled the way every model on this site is:
-#
+# `compile` says how the model learns and how it is measured:
+
+# %% tags=["remove-input"]
+show(listing.compile)
+
+# %% [markdown]
 # - **Adam** is the optimiser: gradient descent that adapts a step size for every weight from
 #   running averages of its recent gradients, so it needs little tuning.
 # - **Sparse categorical cross-entropy** is the loss. For an image of digit *y* it is
-#   -log(score of *y*), normalised over the ten outputs: small when the model puts its
-#   confidence on the right digit, large when it does not. *Sparse* means the labels are
-#   plain integers 0-9 rather than one-hot vectors.
+#   -log(probability of *y*): small when the model puts its confidence on the right digit,
+#   large when it does not. *Sparse* means the labels are plain integers 0-9 rather than
+#   one-hot vectors.
 # - **Accuracy** is the metric: the fraction of images whose highest-scoring digit is the
 #   right one. It is what we care about, but it is not smooth, so the model is trained on the
 #   loss and reported on accuracy.
 #
-# ## Training
+# ### Sigmoid scores are not probabilities
 #
-# The site trains each model with a fixed recipe. One *epoch* is one pass over the training
-# images in mini-batches; 10% of the training set is held out to validate on after each epoch,
-# so we can watch for overfitting without touching the test set.
+# The dense models of this site end in a **sigmoid**, as the course this site grew from did:
+# each of the ten scores lies between 0 and 1 on its own, and nothing makes them add up to 1.
+# The cross-entropy needs probabilities, so Keras divides the ten scores by their sum before
+# taking the logarithm: the model is trained on those ratios. The [convnet](convolutional-network.py)
+# ends in a **softmax** instead, exp(z<sub>k</sub>) / Σ exp(z<sub>j</sub>), whose ten outputs
+# are probabilities by construction; it is the usual choice when an image holds exactly one
+# of several classes. Both read a digit the same way (the highest score wins); what differs
+# is what the scores mean, as the test set shows below.
+#
+# ### One step of gradient descent
+#
+# Training repeats one move: show the model some images, measure the loss, and nudge every
+# weight against its gradient, the direction in which the loss grows. For a dense layer the
+# gradient has a simple shape. Here is one step of plain gradient descent on the untrained
+# model, for one training digit: the gradient of the loss with respect to the 784 weights of
+# the digit's own output unit, drawn in the pixels' places, and the score before and after.
 
 # %%
-recipe("single_layer")
+step = inspection.gradient_step(model, prepare_images("single_layer", x_train[:1])[0], y_train[0])
+inspection_plots.gradient_step_plot(step)
+
+# %% tags=["remove-input"]
+conclusions.gradient_step(step)
+
+# %% [markdown]
+# ## Training
+#
+# One *epoch* is one pass over the training images in mini-batches; `validation_split` holds
+# out the last 10 % of the training images to measure the model on after each epoch, so we
+# can watch for overfitting without touching the test set:
+
+# %% tags=["remove-input"]
+show(listing.fit)
+
+# %% [markdown]
+# The site runs that training with its batches in a fixed, seeded order, so that every build
+# trains the very same weights; your own run of the code shuffles its own way and lands close
+# to, not exactly on, the numbers below.
 
 # %%
 result = train("single_layer")
@@ -64,24 +111,34 @@ result = train("single_layer")
 # %%
 plotting.training_curves(result.history, title="single_layer")
 
-# %% [markdown]
-# Both curves flatten out after a few epochs, with validation close to training: the model
-# is too small to overfit much, and too small to do much better.
-#
-# ## On the test set
-#
-# The 10,000 test images were never used in training or validation.
-
-# %%
-scores = result.evaluate(x_test, y_test)
+# %% tags=["remove-input"]
 Markdown(
-    f"The single layer classifies **{scores.accuracy:.2%}** of the test digits "
-    f"correctly ({scores.labels.size - scores.misclassified.size:,} of "
-    f"{scores.labels.size:,})."
+    conclusions.learning_curves(result.history)
+    + " With 7,850 weights the model is too small to memorise 54,000 digits: what"
+    " limits it is what one layer can express."
 )
 
 # %% [markdown]
-# The first 21 test digits with the model's guess and its confidence; mistakes are in red.
+# ## On the test set
+#
+# The 10,000 test images were never used in training or validation:
+
+# %% tags=["remove-input"]
+show(listing.evaluate)
+
+# %%
+scores = result.evaluate(x_test, y_test)
+
+# %% tags=["remove-input"]
+Markdown(
+    f"The single layer classifies **{scores.accuracy:.2%}** of the test digits "
+    f"correctly ({scores.labels.size - scores.misclassified.size:,} of "
+    f"{scores.labels.size:,}). "
+    + conclusions.score_sums(scores.probabilities.sum(axis=1))
+)
+
+# %% [markdown]
+# The first 21 test digits with the model's guess and its score; mistakes are in red.
 
 # %%
 plotting.prediction_grid(x_test, y_test, scores.probabilities, rows=3, cols=7)
@@ -95,7 +152,7 @@ plotting.prediction_grid(x_test, y_test, scores.probabilities, rows=3, cols=7)
 # %%
 plotting.confusion_heatmap(scores.confusion, title="single_layer: test set")
 
-# %%
+# %% tags=["remove-input"]
 pairs = evaluation.most_confused_pairs(scores.confusion, top=3)
 worst = scores.per_class_accuracy.argmin()
 Markdown(

@@ -19,11 +19,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from mnist_book.evaluation import Evaluation
+
+if TYPE_CHECKING:  # Keras takes seconds to import: conclusions read numbers
+    from mnist_book.inspection import GradientStep
 
 CHANCE_LEVEL = 0.05
 """A difference is called real when chance alone would give one as large less often than this."""
@@ -113,8 +117,8 @@ def error_change(change: ErrorChange, before: str, after: str) -> str:
     `before` and `after` name the two models as the sentence should ("the single layer").
     """
     counts = (
-        f"{_cap(after)} fixes {change.fixed:,} of the digits {before} got wrong and gets "
-        f"{change.broken:,} wrong that {before} got right"
+        f"{_cap(after)} gets {change.fixed:,} digits right that {before} got wrong, and "
+        f"{change.broken:,} wrong that it got right"
     )
     if change.after == change.before:
         verdict = f"{_cap(after)} makes as many mistakes as {before}: {change.after:,}."
@@ -319,3 +323,57 @@ def _smaller_and_better(summary: pd.DataFrame) -> tuple[str, str] | None:
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
+
+
+# One gradient step, and what sigmoid scores add up to ------------------------------------------
+
+
+def gradient_step(step: GradientStep) -> str:
+    """What one gradient step on one digit did, checked: the gradient is the digit, scaled.
+
+    For a dense unit, the gradient of the loss with respect to its weights is the input image
+    times one number (the loss's derivative by the unit's sum), so it has the digit's shape.
+    """
+    inked = step.image > 0
+    ratios = step.gradient[inked] / step.image[inked]
+    factor = float(np.median(ratios))
+    proportional = bool(
+        np.allclose(step.gradient, factor * step.image, rtol=1e-3, atol=1e-6 * abs(factor))
+    )
+    sentence = checked(
+        "The gradient is the digit itself times one number: zero where the image is blank, "
+        "and in proportion to the ink elsewhere.",
+        proportional and factor != 0,
+        factor=factor,
+    )
+    direction = "raises" if factor < 0 else "lowers"
+    rose = step.score_after > step.score_before and step.loss_after < step.loss_before
+    outcome = checked(
+        f"So the step {direction} exactly the weights under the digit's ink, most where the ink "
+        f"is darkest, and the score for {step.label} rises from {step.score_before:.2f} to "
+        f"{step.score_after:.2f}.",
+        rose,
+        score_before=step.score_before,
+        score_after=step.score_after,
+        loss_before=step.loss_before,
+        loss_after=step.loss_after,
+    )
+    return (
+        f"{sentence} {outcome} Training takes thousands of such steps, each on a batch of "
+        "images (the gradients of the batch averaged), and Adam scales each weight's step by "
+        "the size of its recent gradients."
+    )
+
+
+def score_sums(sums: np.ndarray) -> str:
+    """What the ten scores of each test image add up to: 1 for softmax, anything for sigmoid."""
+    sums = np.asarray(sums, dtype=float)
+    low, middle, high = np.percentile(sums, [5, 50, 95])
+    if np.allclose(sums, 1.0, atol=1e-3):
+        return "Its ten scores add up to 1 on every test image: they are probabilities."
+    return (
+        f"Its ten scores add up to anything from {sums.min():.2f} to {sums.max():.2f} "
+        f"(median {middle:.2f}; 90% of the images between {low:.2f} and {high:.2f}): they "
+        "are scores, not probabilities, so the score beside each digit below says how strongly "
+        "that unit fired, not how likely the model thinks it is right."
+    )

@@ -483,3 +483,65 @@ def last_layer_reads(model: keras.Model) -> int:
     while index >= 0 and isinstance(layers[index], _PASS_THROUGH):
         index -= 1
     return index
+
+
+@dataclass(frozen=True)
+class GradientStep:
+    """One step of plain gradient descent on one image, seen from its digit's output unit.
+
+    Attributes:
+        image: the (28, 28) image, scaled to [0, 1].
+        label: its digit.
+        gradient: (28, 28) the loss's gradient with respect to the 784 weights of the label's
+            output unit, in the pixels' places.
+        learning_rate: the step's size: every weight moved by -learning_rate x its gradient.
+        score_before: the label's score before the step.
+        score_after: the label's score after it.
+        loss_before: the image's loss before the step.
+        loss_after: the image's loss after it.
+    """
+
+    image: np.ndarray
+    label: int
+    gradient: np.ndarray
+    learning_rate: float
+    score_before: float
+    score_after: float
+    loss_before: float
+    loss_after: float
+
+
+def gradient_step(
+    model: keras.Model, image: np.ndarray, label: int, learning_rate: float = 0.01
+) -> GradientStep:
+    """One plain gradient-descent step of a single dense layer over 784 pixels, on `image`.
+
+    `model` (compiled, such as `build_model("single_layer")`) is not changed: the step is
+    taken on a copy. `image` is prepared for it (784 values in [0, 1]).
+    """
+    pixels = np.asarray(image, dtype=np.float32).reshape(1, -1)
+    (dense,) = [layer for layer in _layers(model) if isinstance(layer, keras.layers.Dense)]
+    targets = np.array([label])
+    with tf.GradientTape() as tape:
+        scores = model(pixels, training=True)
+        loss = model.loss(targets, scores)
+    gradients = tape.gradient(loss, model.trainable_variables)
+    stepped = keras.models.clone_model(model)
+    stepped.set_weights(
+        [
+            np.asarray(weight) - learning_rate * np.asarray(gradient)
+            for weight, gradient in zip(model.trainable_variables, gradients, strict=True)
+        ]
+    )
+    after = stepped(pixels, training=False)
+    kernel_gradient = np.asarray(gradients[model.trainable_variables.index(dense.kernel)])
+    return GradientStep(
+        image=pixels.reshape(28, 28),
+        label=int(label),
+        gradient=kernel_gradient[:, label].reshape(28, 28),
+        learning_rate=learning_rate,
+        score_before=float(scores[0, label]),
+        score_after=float(after[0, label]),
+        loss_before=float(loss),
+        loss_after=float(model.loss(targets, after)),
+    )

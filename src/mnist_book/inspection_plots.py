@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -22,12 +23,32 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.ticker import PercentFormatter
 
-from mnist_book.figure_style import current_theme, describe, figure_function, frame, show_digit
+from mnist_book.figure_style import (
+    Theme,
+    current_theme,
+    describe,
+    figure_function,
+    frame,
+    show_digit,
+)
+
+if TYPE_CHECKING:  # Keras takes seconds to import: the figures draw arrays
+    from mnist_book.inspection import GradientStep
+
+DIVERGING = {"light": "RdBu", "dark": "berlin_r"}
+"""The colormap of signed values (weights, attributions), by theme name: red (negative) to
+blue (positive), through white on light pages, through black on dark ones. The draw page's
+views paint their evidence and occlusion maps in it too (`mnist_book.site.inside`)."""
 
 
-def _diverging() -> Colormap:
-    """Red (negative) to blue (positive): through white on light pages, through black on dark."""
-    return matplotlib.colormaps["RdBu" if current_theme().name == "light" else "berlin_r"]
+def diverging_colormap(theme: str | None = None) -> Colormap:
+    """`DIVERGING`'s colormap for `theme` (a theme's name), the current theme's by default."""
+    return matplotlib.colormaps[DIVERGING[theme or current_theme().name]]
+
+
+def outline_color(theme: Theme | None = None) -> str:
+    """The colour a digit's strokes are outlined in over a signed picture, in `theme`."""
+    return (theme or current_theme()).muted
 
 
 def _bare(ax: Axes) -> None:
@@ -41,7 +62,7 @@ def _signed(ax: Axes, values: np.ndarray, limit: float) -> AxesImage:
     """`values` (2-D) in the diverging colormap, from `-limit` (red) to `limit` (blue)."""
     _bare(ax)
     limit = limit if limit > 0 else 1.0
-    return ax.imshow(np.squeeze(values), cmap=_diverging(), vmin=-limit, vmax=limit)
+    return ax.imshow(np.squeeze(values), cmap=diverging_colormap(), vmin=-limit, vmax=limit)
 
 
 def _a(digit: int) -> str:
@@ -54,9 +75,13 @@ def _digit(ax: Axes, image: np.ndarray) -> None:
     show_digit(ax, image)
 
 
+OUTLINE_LEVEL = 0.5
+"""The ink (pixels in [0, 1]) at which a digit's strokes are outlined over a signed picture."""
+
+
 def _outline(ax: Axes, image: np.ndarray) -> None:
     """The strokes of `image` (pixels in [0, 1]) as a thin contour, over another picture."""
-    ax.contour(np.squeeze(image), levels=[0.5], colors=current_theme().muted, linewidths=0.6)
+    ax.contour(np.squeeze(image), levels=[OUTLINE_LEVEL], colors=outline_color(), linewidths=0.6)
 
 
 @figure_function
@@ -423,5 +448,41 @@ def adversarial_plot(
         f"ε = {epsilon:g} (every pixel moved by at most ε), and the attacked digit, which a "
         f"person still reads as a {label} and the model as {predicted}, with probability "
         f"{adversarial_confidence:.1%}.",
+    )
+    return figure
+
+
+@figure_function
+def gradient_step_plot(step: GradientStep) -> Figure:
+    """One gradient step on one digit: the digit, its unit's gradient, and the weights' change.
+
+    Args:
+        step: as from `inspection.gradient_step`.
+    """
+    change = -step.learning_rate * step.gradient
+    figure, axes = plt.subplots(1, 3, figsize=(8.2, 3.2), layout="constrained")
+    _digit(axes[0], step.image)
+    axes[0].set_title(f"a training {step.label}", fontsize=9)
+    limit = float(np.abs(step.gradient).max())
+    _signed(axes[1], step.gradient, limit)
+    axes[1].set_title(f"gradient of the loss\nfor unit {step.label}'s 784 weights", fontsize=9)
+    image = _signed(axes[2], change, float(np.abs(change).max()))
+    axes[2].set_title(
+        f"change of those weights\n(-{step.learning_rate:g} x gradient)", fontsize=9
+    )
+    figure.colorbar(image, ax=axes[2], shrink=0.8)
+    figure.suptitle(
+        f"score for {step.label}: {step.score_before:.2f} before the step, "
+        f"{step.score_after:.2f} after; loss {step.loss_before:.2f} -> {step.loss_after:.2f}",
+        fontsize=9,
+    )
+    describe(
+        figure,
+        f"A training image of a {step.label}; the gradient of its loss with respect to the "
+        f"weights of output unit {step.label}, drawn in the pixels' places, "
+        f"{'negative' if step.gradient.sum() < 0 else 'positive'} where the digit has ink "
+        "and zero elsewhere; and the change one step makes to those weights, the gradient "
+        f"times -{step.learning_rate:g}. The score for {step.label} goes from "
+        f"{step.score_before:.2f} to {step.score_after:.2f}.",
     )
     return figure
