@@ -5,8 +5,14 @@ from dataclasses import asdict, replace
 
 import pytest
 
-from mnist_book.config import TrainConfig
-from mnist_book.results import SCHEMA, Distribution, RecordError, TrainingRecord
+from mnist_book.config import RECIPES, TrainConfig, recipe
+from mnist_book.results import (
+    SCHEMA,
+    Distribution,
+    RecordError,
+    TrainingRecord,
+    config_changes,
+)
 
 CONFIG = TrainConfig(epochs=2, batch_size=64, train_size=2_000)
 HISTORY = {
@@ -53,13 +59,57 @@ def test_a_record_round_trips_through_json_exactly(record):
 
 def test_what_a_record_derives():
     assert RECORD.epochs == 2
-    assert RECORD.label == "single_layer"
-    assert SPREAD.label == "single_layer on 2 devices (CPU)"
+    assert RECORD.label == "single_layer (2 epochs, batch 64, the first 2,000 training images)"
+    assert SPREAD.label == RECORD.label + " on 2 devices (CPU)"
+    assert replace(RECORD, config=recipe("single_layer")).label == "single_layer"
     assert RECORD.samples_per_second == pytest.approx(1_792 / 2.0)
     assert RECORD.same_training(replace(RECORD, test_accuracy=0.5, cache_key=None))
     assert not RECORD.same_training(SPREAD)
     assert not RECORD.same_training(replace(RECORD, config=replace(CONFIG, epochs=3)))
     assert not RECORD.same_training(replace(RECORD, name="hidden_layer"))
+
+
+def test_a_label_names_what_sets_a_training_apart_from_its_recipe():
+    cosine = TrainConfig(
+        epochs=15, batch_size=128, learning_rate=0.003, schedule="cosine", warmup_epochs=1
+    )
+    assert replace(RECORD, name="convnet_augmented", config=cosine).label == (
+        "convnet_augmented (cosine schedule, learning rate 0.003, 1 warm-up epoch)"
+    )
+    # The same config is the recipe of convnet_bn: no words to add.
+    assert replace(RECORD, name="convnet_bn", config=cosine).label == "convnet_bn"
+    two_epochs = replace(recipe("convnet"), epochs=2)
+    assert replace(SPREAD, name="convnet", config=two_epochs).label == (
+        "convnet (2 epochs) on 2 devices (CPU)"
+    )
+    # A model without a recipe is told from TrainConfig's defaults.
+    assert replace(RECORD, name="m", config=TrainConfig(seed=3)).label == "m (seed 3)"
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_every_change_to_any_field_of_a_recipe_reads_differently(name):
+    """Different trainings, different labels: a change to each field, and two values of it."""
+    reference = recipe(name)
+    seen = {"": reference}
+    for changes in (
+        {"epochs": reference.epochs + 1},
+        {"epochs": reference.epochs + 2},
+        {"batch_size": 64},
+        {"batch_size": 256},
+        {"learning_rate": 0.0030000001},
+        {"learning_rate": 0.003},
+        {"schedule": "constant", "warmup_epochs": 0.0},
+        {"schedule": "cosine", "warmup_epochs": 0.0},
+        {"schedule": "cosine", "warmup_epochs": 2.5},
+        {"seed": 7},
+        {"validation_split": 0.2},
+        {"train_size": 1_000},
+    ):
+        config = replace(reference, **changes)
+        words = ", ".join(config_changes(config, reference))
+        assert words not in seen or seen[words] == config, (words, config, seen[words])
+        seen[words] = config
+    assert len(set(seen.values())) == len(seen)
 
 
 def schema1(**changes):
@@ -103,7 +153,7 @@ def test_a_schema_1_data_parallel_result_keeps_its_distribution_and_images():
     assert read.distribution == TWO_DEVICES
     assert read.replica_weights == ("0f" * 32, "0f" * 32)
     assert read.images_per_epoch == 1_792  # its history's, not Keras's split
-    assert read.label == "single_layer on 2 devices (CPU)"
+    assert read.label.endswith(" on 2 devices (CPU)")
 
 
 @pytest.mark.parametrize("schema", [99, 0, 3, "2", None])

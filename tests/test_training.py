@@ -56,7 +56,9 @@ def test_second_identical_training_is_a_cache_load(quiet_train, monkeypatch):
     assert second.from_cache
     assert second.test_accuracy == first.test_accuracy
     assert second.history == first.history
-    assert "Loaded single_layer from the cache" in lines[0]
+    # Named by what sets SMALL apart from single_layer's recipe (TrainingRecord.label).
+    said = "Loaded single_layer (2 epochs, batch 64, the first 3,000 training images) from the"
+    assert said + " cache" in lines[0]
     assert lines[1].startswith("Epoch  2/2: loss")
     for saved, loaded in zip(first.model.get_weights(), second.model.get_weights(), strict=True):
         np.testing.assert_array_equal(saved, loaded)

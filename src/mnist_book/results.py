@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from mnist_book.config import TrainConfig
+from mnist_book.config import RECIPES, TrainConfig
 
 SCHEMA = 2
 """The version of `TrainingRecord`'s JSON form that this code writes."""
@@ -91,9 +91,17 @@ class TrainingRecord:
 
     @property
     def label(self) -> str:
-        """The model's name, and where it trained if data-parallel: "convnet on 2 devices"."""
+        """The training in words; trainings of a model with different configs read differently.
+
+        The model's name, how its config departs from the model's site recipe (from
+        `TrainConfig`'s defaults for a model without one: `config_changes`), and where it
+        trained if data-parallel: "convnet", "convnet (2 epochs) on 2 devices (CPU)",
+        "convnet_augmented (cosine schedule, learning rate 0.003, 1 warm-up epoch)".
+        """
+        changes = config_changes(self.config, RECIPES.get(self.name, TrainConfig()))
+        how = f" ({', '.join(changes)})" if changes else ""
         where = f" on {self.distribution.description}" if self.distribution else ""
-        return self.name + where
+        return self.name + how + where
 
     def same_training(self, other: TrainingRecord) -> bool:
         """Whether `other` is the same training: model, config and distribution."""
@@ -161,6 +169,45 @@ class TrainingRecord:
             raise RecordError(
                 f"a malformed training result ({type(error).__name__}: {error})"
             ) from None
+
+
+def config_changes(config: TrainConfig, reference: TrainConfig) -> list[str]:
+    """How `config` departs from `reference`, in words, one phrase per field that differs.
+
+    Distinct configs give distinct phrases: "cosine schedule", "learning rate 0.003",
+    "1 warm-up epoch", "2 epochs", "batch 64", "the first 2,000 training images",
+    "validation split 0.2", "seed 3"; nothing for the same config.
+    """
+    phrases = {
+        "schedule": "cosine schedule" if config.schedule == "cosine" else "constant learning rate",
+        "learning_rate": f"learning rate {_number(config.learning_rate)}",
+        "warmup_epochs": _count(config.warmup_epochs, "warm-up epoch")
+        if config.warmup_epochs
+        else "no warm-up",
+        "epochs": _count(config.epochs, "epoch"),
+        "batch_size": f"batch {config.batch_size}",
+        "train_size": "all training images"
+        if config.train_size is None
+        else f"the first {config.train_size:,} training images",
+        "validation_split": f"validation split {_number(config.validation_split)}",
+        "seed": f"seed {config.seed}",
+    }
+    unphrased = [field_.name for field_ in fields(TrainConfig) if field_.name not in phrases]
+    return [
+        phrases.get(name, f"{name} {getattr(config, name)!r}")
+        for name in [*phrases, *unphrased]
+        if getattr(config, name) != getattr(reference, name)
+    ]
+
+
+def _number(value: float) -> str:
+    """`value` short ("0.003"), but never so short that two different values read alike."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
+
+
+def _count(value: float, noun: str) -> str:
+    return f"{_number(value)} {noun}" + ("" if value == 1 else "s")
 
 
 _CONFIG_TYPES: dict[str, type | tuple[type, ...]] = {

@@ -4,13 +4,18 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from mnist_book.config import TrainConfig
+import pytest
+
+from mnist_book.config import TrainConfig, recipe
 from mnist_book.results import SCHEMA, Distribution, TrainingRecord
 from mnist_book.site import pending, report
 from mnist_book.site.page_cache import ExecutedPage
 
+TWO_DEVICES = Distribution("mirrored", 1, 2, ("/device:CPU:0", "/device:CPU:1"))
 
-def result(name, accuracy, epochs=2):
+
+def result(name, accuracy, epochs=5):
+    """A made-up model's training; 5 epochs are `TrainConfig`'s, so its label is its name."""
     return TrainingRecord(
         name=name,
         config=TrainConfig(epochs=epochs, learning_rate=0.001, schedule="constant"),
@@ -40,6 +45,7 @@ def test_results_json_holds_models_and_build_information():
     text = report.results_json(PAGES)
     published = json.loads(text)
     assert [entry["name"] for entry in published["models"]] == ["m1", "m2"]
+    assert [entry["label"] for entry in published["models"]] == ["m1", "m2"]
     assert all(entry["schema"] == SCHEMA for entry in published["models"])
     assert report.read_results(text) == [result("m1", 0.9), result("m2", 0.99)]
     assert published["build"]["python"] and "numpy" in published["build"]["versions"]
@@ -50,7 +56,7 @@ def test_markers_are_replaced_by_their_tables():
     markdown = "Results\n\n<!-- mnist-book:results-table -->\n\n<!-- mnist-book:execution-times -->"
     filled = report.fill_markers(markdown, PAGES)
     assert "<!--" not in filled
-    assert "| `m2` | 99.00% | 0.1234 | 7,850 | 2 | 0.001 | 12 s |" in filled
+    assert "| `m2` | 99.00% | 0.1234 | 7,850 | 5 | 0.001 | 12 s |" in filled
     # Slowest page first; b.py came from the cache.
     assert filled.index("| `a.py` | 30.0 s | yes |") < filled.index("| `b.py` | 5.0 s | cached |")
     assert report.fill_markers("no markers", PAGES) == "no markers"
@@ -83,15 +89,64 @@ def test_a_data_parallel_training_is_its_own_row_saying_where_it_ran():
     assert report.read_results(report.results_json(pages))[2] == workers
 
 
-def test_two_trainings_of_a_model_are_told_apart_by_their_learning_rate():
-    first = result("m1", 0.9)
-    cosine = replace(
-        result("m1", 0.95),
-        config=replace(first.config, learning_rate=0.003, schedule="cosine"),
+def test_two_trainings_of_a_model_are_named_by_what_sets_them_apart():
+    constant = replace(
+        result("convnet_augmented", 0.99, epochs=15), config=recipe("convnet_augmented")
     )
-    table = report.results_table([first, cosine]).splitlines()
-    assert table[2].startswith("| `m1` | 90.00% | 0.1234 | 7,850 | 2 | 0.001 |")
-    assert table[3].startswith("| `m1` | 95.00% | 0.1234 | 7,850 | 2 | 0.003, cosine |")
+    cosine = replace(
+        result("convnet_augmented", 0.992, epochs=15),
+        config=replace(constant.config, learning_rate=0.003, schedule="cosine", warmup_epochs=1),
+    )
+    table = report.results_table([constant, cosine]).splitlines()
+    assert table[2].startswith("| `convnet_augmented` | 99.00% | 0.1234 | 7,850 | 15 | 0.001 |")
+    assert table[3].startswith(
+        "| `convnet_augmented` (cosine schedule, learning rate 0.003, 1 warm-up epoch) | 99.20%"
+    )
+    assert table[3].endswith("| 15 | 0.003, cosine | 12 s |")
+    # results.json names them as the table does.
+    pages = [ExecutedPage("records.py", Path("r.ipynb"), 1.0, [constant, cosine])]
+    published = json.loads(report.results_json(pages))["models"]
+    assert [entry["label"] for entry in published] == [constant.label, cosine.label]
+    assert len({constant.label, cosine.label}) == 2
+
+
+def test_a_table_that_would_name_two_trainings_alike_is_refused():
+    one = replace(result("m1", 0.9), distribution=TWO_DEVICES)
+    # Another training on two devices of other names: a different training, the same words.
+    other = replace(
+        one, distribution=replace(TWO_DEVICES, devices=("/device:CPU:2", "/device:CPU:3"))
+    )
+    assert not one.same_training(other) and one.label == other.label
+    with pytest.raises(ValueError, match=r"name different trainings alike: \['m1 on 2 devices"):
+        report.results_table([one, other])
+
+
+def test_short_runs_of_a_recipe_are_measurements_not_the_sites_models():
+    convnet = replace(result("convnet", 0.991, epochs=15), config=recipe("convnet"))
+    two_epochs = replace(convnet.config, epochs=2)
+    short = replace(convnet, config=two_epochs, test_accuracy=0.985)
+    runs = [short, replace(short, distribution=TWO_DEVICES)]
+    pages = [
+        ExecutedPage("convnet.py", Path("c.ipynb"), 1.0, [convnet]),
+        ExecutedPage("distributed.py", Path("d.ipynb"), 1.0, runs),
+    ]
+    assert [report.is_short_run(run) for run in [convnet, *runs]] == [False, True, True]
+    # Every training is still a result (the draw page chooses among them) ...
+    assert report.model_results(pages) == [convnet, *runs]
+    # ... but the table and results.json hold the site's models only.
+    assert report.site_models(pages) == [convnet]
+    table = report.fill_markers("<!-- mnist-book:results-table -->", pages)
+    assert table.count("| `convnet`") == 1 and "2 epochs" not in table
+    assert report.read_results(report.results_json(pages)) == [convnet]
+    # A whole recipe on two devices is one of the site's models, named by where it trained.
+    spread = replace(convnet, distribution=TWO_DEVICES)
+    assert report.site_models([*pages, ExecutedPage("x.py", Path("x.ipynb"), 1.0, [spread])]) == [
+        convnet,
+        spread,
+    ]
+    # So is a run that changes more than the epochs, or a model without a recipe.
+    other = replace(short, config=replace(two_epochs, batch_size=64))
+    assert not report.is_short_run(other) and not report.is_short_run(result("m1", 0.9, epochs=1))
 
 
 def test_the_build_says_which_pages_it_executed_and_serve_what_it_shows_now():

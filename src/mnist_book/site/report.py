@@ -2,7 +2,7 @@
 
 Markdown pages ask for a table with a marker, replaced when the page is rendered:
 
-- ``<!-- mnist-book:results-table -->``: every model trained for the site, with its results;
+- ``<!-- mnist-book:results-table -->``: the site's models (`site_models`), with their results;
 - ``<!-- mnist-book:execution-times -->``: how long each page took to execute;
 - ``<!-- mnist-book:build-info -->``: library versions and data checksums.
 """
@@ -13,10 +13,11 @@ import importlib.metadata
 import json
 import platform
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from mnist_book import data
-from mnist_book.config import TrainConfig
+from mnist_book.config import RECIPES, TrainConfig
 from mnist_book.results import TrainingRecord
 from mnist_book.site import pending
 from mnist_book.site.page_cache import ExecutedPage
@@ -55,12 +56,36 @@ def model_results(pages: Iterable[ExecutedPage]) -> list[TrainingRecord]:
     return unique
 
 
-def results_json(pages: Iterable[ExecutedPage]) -> str:
-    """The content of ``results.json``: every model's results and the build information.
+def site_models(pages: Iterable[ExecutedPage]) -> list[TrainingRecord]:
+    """The site's models, as the results table and ``results.json`` list them.
 
-    Each model is a `TrainingRecord` (`read_results` reads them back).
+    Every training of `model_results` but the short runs (`is_short_run`), such as the
+    distributed page's two-epoch runs of the convnet, which measure throughput: a page's
+    measurement, shown on that page, not one of the site's models.
     """
-    models = [result.to_json() for result in model_results(pages)]
+    return [result for result in model_results(pages) if not is_short_run(result)]
+
+
+def is_short_run(result: TrainingRecord) -> bool:
+    """Whether `result` trained its model's site recipe for fewer epochs, and nothing else.
+
+    On any devices: a data-parallel training of the whole recipe is one of the site's models.
+    """
+    full = RECIPES.get(result.name)
+    return (
+        full is not None
+        and result.epochs < full.epochs
+        and result.config == replace(full, epochs=result.epochs)
+    )
+
+
+def results_json(pages: Iterable[ExecutedPage]) -> str:
+    """The content of ``results.json``: the site's models and the build information.
+
+    The models of the results table (`site_models`), each a `TrainingRecord` (`read_results`
+    reads them back) with the ``label`` the table names it by.
+    """
+    models = [{"label": result.label, **result.to_json()} for result in site_models(pages)]
     return json.dumps({"models": models, "build": build_information()}, indent=2)
 
 
@@ -109,7 +134,7 @@ def fill_markers(
     pages = list(pages)
     missing = pending.table_note(still_executing)
     renderers = {
-        "results-table": lambda: results_table(model_results(pages)) + missing,
+        "results-table": lambda: results_table(site_models(pages)) + missing,
         "execution-times": lambda: execution_times(pages) + missing,
         "build-info": lambda: build_info(build_information()),
     }
@@ -123,17 +148,24 @@ def fill_markers(
 def results_table(results: Iterable[TrainingRecord]) -> str:
     """A Markdown table of models: accuracy, loss, size, epochs, learning rate, training time.
 
-    Two trainings of one model (a chapter's variants) differ in their epochs or learning rate.
+    Each row is named by its training's `TrainingRecord.label`: a model trained twice (a
+    chapter's variant) is named by what sets the variant apart. A ValueError if two rows
+    would read alike.
     """
+    results = list(results)
+    labels = [result.label for result in results]
+    alike = sorted({label for label in labels if labels.count(label) > 1})
+    if alike:
+        raise ValueError(f"The results table would name different trainings alike: {alike}.")
     rows = [
         "| Model | Test accuracy | Test loss | Parameters | Epochs | Learning rate "
         "| Training time |",
         "| --- | ---: | ---: | ---: | ---: | --- | ---: |",
     ]
-    for result in results:
-        where = f" on {result.distribution.description}" if result.distribution else ""
+    for result, label in zip(results, labels, strict=True):
         rows.append(
-            f"| `{result.name}`{where} | {result.test_accuracy:.2%} | {result.test_loss:.4f}"
+            f"| `{result.name}`{label.removeprefix(result.name)} | {result.test_accuracy:.2%}"
+            f" | {result.test_loss:.4f}"
             f" | {result.params:,} | {result.epochs} | {_learning_rate_cell(result.config)}"
             f" | {result.train_seconds:.0f} s |"
         )
