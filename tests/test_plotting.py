@@ -96,6 +96,9 @@ EVERY_FUNCTION = {
     "error_vs_minutes": lambda: plotting.error_vs_minutes(
         ["a", "b"], [0.07, 0.008], [0.5, 3.0], published=records.PUBLISHED[:2]
     ),
+    "throughput_comparison": lambda: plotting.throughput_comparison(
+        ["a", "b"], [1000.0, 600.0], [1.0, 0.6]
+    ),
 }
 
 
@@ -556,3 +559,29 @@ def test_published_results_are_fractions_with_their_sources():
     assert all(r.source and r.method for r in records.PUBLISHED)
     single_best = min(r.error for r in records.PUBLISHED if not r.ensemble)
     assert single_best == pytest.approx(0.0017)
+
+
+def test_throughput_comparison_draws_each_set_up_against_the_first():
+    names = ["one process", "2 devices", "2 workers"]
+    figure = plotting.throughput_comparison(names, [10_000.0, 9_500.0, 3_000.0], [1.0, 0.95, 0.3])
+    (ax,) = figure.axes
+    assert [label.get_text() for label in ax.get_yticklabels()] == names
+    widths = [bar.get_width() for bar in ax.patches]
+    assert widths == [10_000.0, 9_500.0, 3_000.0]
+    (baseline,) = ax.lines
+    assert list(baseline.get_xdata()) == [10_000.0, 10_000.0]  # dashed, at the first's rate
+    labels = [text.get_text() for text in ax.texts]
+    assert labels == [
+        "10,000 images/s, 1.00x",
+        "9,500 images/s, 0.95x",
+        "3,000 images/s, 0.30x",
+    ]
+    # A bar too short for its label has it beside it, the others inside.
+    assert [text.get_horizontalalignment() for text in ax.texts] == ["right", "right", "left"]
+    text = figure_style.description(figure)
+    assert "against the first, one process, at 10,000: 2 devices 9,500 (0.95x)" in text
+    assert "2 workers 3,000 (0.30x). The fastest is one process." in text
+    faster = plotting.throughput_comparison(names[:2], [1_000.0, 1_800.0], [1.0, 1.8])
+    assert "1,800 (1.80x). The fastest is 2 devices." in figure_style.description(faster)
+    with pytest.raises(ValueError, match="Lengths differ"):
+        plotting.throughput_comparison(names, [1.0, 2.0], [1.0, 2.0])

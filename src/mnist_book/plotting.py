@@ -694,3 +694,63 @@ def _check_same_length(arrays: Mapping[str, Sequence[Any] | np.ndarray]) -> None
     if len(set(lengths.values())) > 1:
         described = ", ".join(f"{name} {length}" for name, length in lengths.items())
         raise ValueError(f"Lengths differ: {described}.")
+
+
+@figure_function
+def throughput_comparison(
+    names: Sequence[str],
+    images_per_second: Sequence[float],
+    speed_ups: Sequence[float],
+) -> Figure:
+    """Training throughput of each set-up as bars, with its speed-up over the first one.
+
+    The first set-up is the baseline (one process, one replica): a dashed line marks its
+    throughput across the chart, so a bar that stops short of it is slower. Each bar is
+    labelled with its images per second and its speed-up (images per second over the
+    baseline's), as `mnist_book.distributed.comparison` measures them.
+    """
+    _check_same_length(
+        {"names": names, "images_per_second": images_per_second, "speed_ups": speed_ups}
+    )
+    if not names:
+        raise ValueError("No set-ups to compare.")
+    rates = np.asarray(images_per_second, dtype=float)
+    positions = np.arange(len(names))
+    palette = current_theme().palette
+    figure, ax = plt.subplots(figsize=(7.5, 1.3 + 0.5 * len(names)))
+    ax.barh(positions, rates, color=[palette[i % len(palette)] for i in positions], height=0.6)
+    for position, rate, speed_up in zip(positions, rates, speed_ups, strict=True):
+        inside = rate >= 0.5 * rates.max()  # else beside the bar, in the room it leaves
+        ax.annotate(
+            f"{rate:,.0f} images/s, {speed_up:.2f}x",
+            xy=(rate, position),
+            xytext=(-4 if inside else 4, 0),
+            textcoords="offset points",
+            ha="right" if inside else "left",
+            va="center",
+            color=current_theme().on_bar if inside else None,
+            fontweight="bold" if inside else None,
+        )
+    ax.axvline(rates[0], color=current_theme().muted, linestyle="--", linewidth=0.8, zorder=0)
+    ax.set_xlim(0, 1.05 * rates.max())
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    ax.set_yticks(positions, names)
+    ax.invert_yaxis()
+    ax.set(
+        xlabel=f"training images per second (dashed: {names[0]})",
+        title="Training throughput",
+    )
+    ax.grid(axis="x")
+    others = [
+        f"{name} {rate:,.0f} ({speed_up:.2f}x)"
+        for name, rate, speed_up in zip(names[1:], rates[1:], speed_ups[1:], strict=True)
+    ]
+    fastest = int(np.argmax(rates))
+    describe(
+        figure,
+        f"Bar chart of the training throughput of {len(names)} set-ups, in images per second, "
+        f"against the first, {names[0]}, at {rates[0]:,.0f}"
+        + (f": {', '.join(others)}" if others else "")
+        + f". The fastest is {names[fastest]}.",
+    )
+    return figure
