@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from mnist_book import data, evaluation, plotting
+from mnist_book import conclusions, data, evaluation, plotting
 from mnist_book.models import MODEL_NAMES
 from mnist_book.training import train
 
@@ -46,15 +46,9 @@ summary = pd.DataFrame(
 )
 summary.style.format({"test accuracy": "{:.2%}", "training seconds": "{:.0f}"})
 
-# %%
+# %% tags=["remove-input"]
 best = summary["test accuracy"].idxmax()
-Markdown(
-    f"**{best}** is the most accurate, with {summary.loc[best, 'test errors']} "
-    f"errors against {summary.loc['single_layer', 'test errors']} for the "
-    f"single layer, and with {summary.loc[best, 'parameters']:,} parameters it "
-    "is not the largest: how a network is wired matters more than how many "
-    "weights it has."
-)
+Markdown(conclusions.accuracy_against_size(summary))
 
 # %% [markdown]
 # ## Digit by digit
@@ -70,7 +64,7 @@ per_class.style.format("{:.2%}").highlight_min(
     axis=0, props="background-color: #f8d7da; color: #212121"
 )
 
-# %%
+# %% tags=["remove-input"]
 hardest = per_class.mean(axis=1).idxmin()
 Markdown(
     f"Averaged over the models, the hardest digit is **{hardest}** "
@@ -107,7 +101,7 @@ plotting.misclassified_gallery(
     x_test, y_test, predictions, scores[best].misclassified[:18], cols=6
 )
 
-# %%
+# %% tags=["remove-input"]
 wrong_everywhere = evaluation.misclassified_by_all(y_test, predictions)
 convnet_only = np.setdiff1d(
     scores["convnet"].misclassified, scores["hidden_layer"].misclassified
@@ -126,8 +120,9 @@ plotting.misclassified_gallery(
 )
 
 # %% [markdown]
-# Some of these are mislabelled or ambiguous even to a person: past a point, the errors that
-# remain say as much about the data as about the models.
+# Look at them as a person would: some are ambiguous even to us, and a few look
+# mislabelled. Past a point, the errors that remain say as much about the data as about the
+# models.
 #
 # **Try it:** [draw a digit](draw.md) and make the models disagree with your own handwriting.
 #

@@ -111,7 +111,9 @@ comparison.style.format(
 
 # %% tags=["remove-input"]
 change = ErrorChange.between(single_scores, scores)
-Markdown(conclusions.error_change(change, "the single layer", "the hidden layer"))
+Markdown(
+    conclusions.error_change(change, "the single layer", "the hidden layer")
+)
 
 # %%
 per_class = evaluation.comparison_table(
@@ -122,7 +124,9 @@ plotting.per_class_accuracy_plot(per_class)
 # %% tags=["remove-input"]
 Markdown(
     conclusions.per_digit_change(
-        single_scores.per_class_accuracy, scores.per_class_accuracy, "the single layer"
+        single_scores.per_class_accuracy,
+        scores.per_class_accuracy,
+        "the single layer",
     )
 )
 

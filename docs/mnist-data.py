@@ -20,7 +20,7 @@
 # %%
 from IPython.display import Markdown
 
-from mnist_book import data, plotting
+from mnist_book import conclusions, data, plotting
 
 (x_train, y_train), (x_test, y_test) = data.load_mnist()
 print(
@@ -40,16 +40,21 @@ plotting.sample_grid(x_train, y_train, rows=4, cols=8)
 # %% [markdown]
 # ## How balanced the classes are
 #
-# A classifier trained on skewed classes can score well by favouring the common ones. MNIST is
-# close to balanced, in both sets:
+# A classifier trained on skewed classes can score well by favouring the common ones. How
+# many of each digit the two sets hold:
 
 # %%
 plotting.class_distribution(y_train, y_test)
 
-# %%
+# %% tags=["remove-input"]
 counts = data.class_counts(y_train)
 Markdown(
-    f"The most common training digit is **{counts.argmax()}** "
+    conclusions.checked(
+        "MNIST is close to balanced.",
+        counts.max() / counts.min() < 1.5,
+        largest_over_smallest=counts.max() / counts.min(),
+    )
+    + f" The most common training digit is **{counts.argmax()}** "
     f"({counts.max():,} images), the rarest **{counts.argmin()}** "
     f"({counts.min():,}): a ratio of {counts.max() / counts.min():.2f}. Always "
     "guessing the most common digit would be right on only "
@@ -60,12 +65,22 @@ Markdown(
 # %% [markdown]
 # ## Pixel statistics
 #
-# Each pixel is an unsigned 8-bit integer: 0 is the blank background, 255 full ink. Most of
-# every image is background:
+# Each pixel is an unsigned 8-bit integer: 0 is the blank background, 255 full ink:
 
 # %%
 stats = data.pixel_statistics(x_train)
 stats
+
+# %% tags=["remove-input"]
+blank = (x_train == 0).mean(axis=(1, 2))
+Markdown(
+    conclusions.checked(
+        f"Most of every image is background: {blank.mean():.0%} of the pixels on "
+        f"average, and at least {blank.min():.0%} of any one image.",
+        blank.min() > 0.5,
+        least_background=blank.min(),
+    )
+)
 
 # %%
 plotting.pixel_histogram(x_train)

@@ -8,11 +8,18 @@
 # > `convnet_augmented`, `convnet_bn`, `deeper_convnet`.
 
 # %%
+import numpy as np
 from IPython.display import Markdown
 
-from mnist_book import data, evaluation, plotting, records
+from mnist_book import conclusions, data, evaluation, plotting, records
 from mnist_book.config import TrainConfig, recipe
-from mnist_book.models import MODEL_NAMES, augmented_examples, distortion
+from mnist_book.keras_program import program, show
+from mnist_book.models import (
+    MODEL_NAMES,
+    augmented_examples,
+    build_model,
+    distortion,
+)
 from mnist_book.training import load_cached, train
 
 (x_train, y_train), (x_test, y_test) = data.load_mnist()
@@ -30,9 +37,19 @@ records.published_table().style.format("{:.2%}", subset=rates)
 # %% [markdown]
 # Three ideas recur: show the network **distorted copies** of the training digits,
 # make it **bigger** and train it **longer**, and let **several networks vote**.
-# Below, each is added to the keras.io convnet in turn. To keep the page's build short,
-# every step trains for 15 epochs, except the last single model, which trains for 40.
-# Every number on this page comes from this build's runs on this machine's CPU.
+# Below, each is added to the keras.io convnet in turn.
+
+# %% tags=["remove-input"]
+steps = ["convnet_augmented", "convnet_bn", "deeper_convnet"]
+epochs = {name: recipe(name).epochs for name in steps}
+Markdown(
+    "To keep the page's build short, the steps train for "
+    + ", ".join(f"{epochs[name]} (`{name}`)" for name in steps)
+    + " epochs. Every number on this page comes from this build's runs on "
+    "this machine's CPU."
+)
+
+# %% [markdown]
 #
 # ## Data augmentation
 #
@@ -41,7 +58,13 @@ records.published_table().style.format("{:.2%}", subset=rates)
 # `RandomTranslation`, placed in front of the network, give it a new such variation of
 # every training digit in every epoch (`mnist_book.models.augmentation`). They are only
 # active while training: validation, test and the [draw page](draw.md) see the digits as
-# they are. Eight training digits, and the same digits as the network sees them once:
+# they are. In Keras they are the first layers of the model:
+
+# %% tags=["remove-input"]
+show(program("convnet_augmented").model)
+
+# %% [markdown]
+# Eight training digits, and the same digits as the network sees them once:
 
 # %%
 plotting.sample_grid(x_train[:8], y_train[:8], rows=1, cols=8)
@@ -53,8 +76,8 @@ plotting.sample_grid(
 
 # %% [markdown]
 # The same network and training as on [the convnet page](convolutional-network.py), on
-# augmented digits. (This chapter counts minutes: each of its training cells is tagged
-# `exclusive`, and the build runs it with the machine to itself.)
+# augmented digits. This chapter counts minutes: each training is timed with the machine
+# to itself.
 
 # %% tags=["exclusive"]
 baseline = train("convnet")
@@ -66,7 +89,11 @@ augmented = train("convnet_augmented")
 # A constant learning rate either moves too timidly at the start or jitters at the end.
 # Here it rises linearly from 0 to 0.003 over the first epoch (a **warm-up**, which keeps
 # the first large steps from wrecking the random initial weights) and then falls to 0
-# along a half cosine, so the last epochs settle into a minimum.
+# along a half cosine, so the last epochs settle into a minimum. In Keras, the schedule
+# replaces Adam's fixed learning rate:
+
+# %% tags=["remove-input"]
+show(program("convnet_bn").compile)
 
 # %% tags=["exclusive"]
 cosine = TrainConfig(
@@ -84,7 +111,12 @@ scheduled = train("convnet_augmented", cosine)
 # `BatchNormalization` after each convolution rescales its outputs to zero mean and unit
 # variance over the batch, then lets the network learn the scale it wants. Each layer then
 # sees inputs of a steady size however the layers before it change, which tolerates the
-# higher learning rate. `convnet_bn` is the augmented convnet with it, trained as above:
+# higher learning rate. `convnet_bn` is the augmented convnet with it, trained as above.
+# The convolutions lose their bias, which the normalisation's own shift replaces, and the
+# ReLU becomes a layer of its own after the normalisation:
+
+# %% tags=["remove-input"]
+show(program("convnet_bn").model)
 
 # %% tags=["exclusive"]
 assert recipe("convnet_bn") == cosine
@@ -109,10 +141,26 @@ plotting.sample_grid(
 
 # %% [markdown]
 # `deeper_convnet` is Simard's network too: 5x5 convolutions with 32 and 64 filters, each
-# followed by pooling, then a hidden `Dense(256)` layer and dropout before the output. It
-# has nine times the convnet's parameters, learns from distorted digits, and trains for
-# 40 epochs, warming up to a learning rate of 0.001 (chosen, like the rest of its recipe,
-# on the validation digits):
+# followed by pooling, then a hidden `Dense(256)` layer and dropout before the output:
+
+# %% tags=["remove-input"]
+deeper_listing = program("deeper_convnet")
+show(
+    f"{deeper_listing.model}\n\n{deeper_listing.compile}\n\n{deeper_listing.fit}"
+)
+
+# %% tags=["remove-input"]
+deeper = recipe("deeper_convnet")
+times = (
+    build_model("deeper_convnet").count_params()
+    / build_model("convnet").count_params()
+)
+Markdown(
+    f"It has {times:.0f} times the convnet's parameters, learns from distorted "
+    f"digits, and trains for {deeper.epochs} epochs, warming up to a learning "
+    f"rate of {deeper.learning_rate:g} (chosen, like the rest of its recipe, on "
+    "the validation digits)."
+)
 
 # %% tags=["exclusive"]
 longer = train("deeper_convnet")
@@ -122,8 +170,7 @@ longer = train("deeper_convnet")
 #
 # Each row adds one thing to the row above it (the last changes the augmentation, the
 # network and the training length together); "errors saved" counts the test digits it fixed (negative: it
-# broke more than it fixed). Single runs of one seed each: a step worth a handful of
-# errors is within the noise of another seed.
+# broke more than it fixed). Single runs of one seed each.
 
 # %%
 ladder = {
@@ -137,7 +184,16 @@ percent = {"validation accuracy": "{:.2%}", "test accuracy": "{:.2%}"}
 table = records.ladder_table(ladder)
 table.style.format({**percent, "training minutes": "{:.1f}"})
 
-# %%
+# %% [markdown]
+# Is each step's change more than chance? If a step changed nothing, each test digit that
+# one of two networks gets right and the other wrong would be as likely to fall either way,
+# like a coin (McNemar's test). Step by step:
+
+# %% tags=["remove-input"]
+on_test = {step: r.evaluate(x_test, y_test) for step, r in ladder.items()}
+Markdown(conclusions.ladder_steps(on_test))
+
+# %% tags=["remove-input"]
 best = max(ladder.values(), key=records.validation_accuracy)
 bar = records.SINGLE_MODEL_BAR
 Markdown(
@@ -168,28 +224,33 @@ votes = records.vote(
 )
 votes.table.style.format("{:.2%}")
 
-# %%
-chosen = votes.table["validation accuracy"].idxmax()
-minutes = sum(m.train_seconds for m in members.values()) / 60
+# %% tags=["remove-input"]
+chosen = votes.chosen("validation")
+final = votes.evaluations["test"][chosen]
+single = votes.evaluations["test"]["single model"]
+voters = members.values() if chosen.startswith("ensemble") else [longer]
+minutes = sum(m.train_seconds for m in voters) / 60
 Markdown(
-    f"The committee: {'; '.join(members)}, {minutes:.1f} minutes of training "
-    f"together. Chosen by validation accuracy, **{chosen}** classifies "
-    f"**{votes.table.loc[chosen, 'test accuracy']:.2%}** of the test digits."
+    f"The committee: {'; '.join(members)}, "
+    f"{sum(m.train_seconds for m in members.values()) / 60:.1f} minutes of "
+    f"training together. Chosen by validation accuracy, **{chosen}** "
+    f"classifies **{final.accuracy:.2%}** of the test digits. "
+    + conclusions.chosen_on_validation(chosen, final.accuracy, single.accuracy)
 )
 
 # %% [markdown]
 # ## Error against training time
 #
-# Every model of this site, with the published results as dashed lines. The published
-# networks trained for hours or days on other hardware, so only their errors are drawn.
+# Every model of this site, and the prediction the validation digits chose, with the
+# published results as dashed lines. The published networks trained for hours or days on
+# other hardware, so only their errors are drawn.
 
 # %%
 dense = {name: load_cached(name) or train(name) for name in MODEL_NAMES[:3]}
 site = dense | ladder
-ensemble_tta = votes.committee_tta("test")
 plotting.error_vs_minutes(
-    [*site, "ensemble, TTA"],
-    [1 - r.test_accuracy for r in site.values()] + [1 - ensemble_tta.accuracy],
+    [*site, chosen],
+    [1 - r.test_accuracy for r in site.values()] + [1 - final.accuracy],
     [r.train_seconds / 60 for r in site.values()] + [minutes],
     published=records.PUBLISHED,
 )
@@ -197,34 +258,34 @@ plotting.error_vs_minutes(
 # %% [markdown]
 # ## The digits still wrong
 #
-# Every test digit the committee (with test-time augmentation) gets wrong, with each
-# member's own answer beneath it, red when wrong:
+# Every test digit that the chosen prediction gets wrong, with each committee member's own
+# answer (with test-time augmentation) beneath it, red when wrong:
 
 # %%
 member_votes = votes.members_tta["test"]
 predictions = {f"#{i + 1}": v.predictions for i, v in enumerate(member_votes)}
 plotting.misclassified_gallery(
-    x_test, y_test, predictions, ensemble_tta.misclassified, cols=6
+    x_test, y_test, predictions, final.misclassified, cols=6
 )
 
-# %%
+# %% tags=["remove-input"]
 unanimous = evaluation.unanimous_mistakes(y_test, predictions)
+wrong = final.misclassified
+agreed = int(np.isin(wrong, unanimous).sum())
 Markdown(
     "Members: "
     + "; ".join(f"#{i + 1} {step}" for i, step in enumerate(members))
-    + f". On **{unanimous.size}** of the {ensemble_tta.misclassified.size} "
-    "digits all three agree on the same wrong answer: there the label is the "
-    "odd one out, and the image is worth a person's second look."
+    + f". On **{agreed}** of these {wrong.size} digits all "
+    f"{len(members)} members agree on the same wrong answer: there the label "
+    "is the odd one out, and the image is worth a person's second look."
 )
 
 # %% [markdown]
-# Looked at one by one (as we did while writing this page), about three in four of these
-# digits are ones a person could not read with confidence either: a 5 closed into a 6, a
-# 4 that is a 9, a 7 that is a 1, strokes that are broken or written sideways, and a few
-# whose labels look wrong. The rest are plain digits in an unusual style (a bold 5, a 1
-# with serifs, a 7 with a long stem) that a bigger network trained for longer, or a
-# larger committee, would likely fix: that is where the published records' last tenths
-# of a percent come from.
+# Look at them one by one: some are digits a person could not read with confidence either
+# (a 5 closed into a 6, a 4 that is a 9, strokes that are broken), a few have labels that
+# look wrong, and the rest are plain digits in an unusual style that a bigger network
+# trained for longer, or a larger committee, might fix: that is where the published
+# records' last tenths of a percent come from.
 
 # %% [markdown]
 # To check that the single model's accuracy is not one lucky seed, `make bench-records`

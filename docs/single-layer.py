@@ -9,7 +9,14 @@
 # %%
 from IPython.display import Markdown
 
-from mnist_book import conclusions, data, evaluation, inspection, inspection_plots, plotting
+from mnist_book import (
+    conclusions,
+    data,
+    evaluation,
+    inspection,
+    inspection_plots,
+    plotting,
+)
 from mnist_book.keras_program import program, show
 from mnist_book.models import build_model, layer_table, prepare_images
 from mnist_book.training import train
@@ -84,7 +91,9 @@ show(listing.compile)
 # the digit's own output unit, drawn in the pixels' places, and the score before and after.
 
 # %%
-step = inspection.gradient_step(model, prepare_images("single_layer", x_train[:1])[0], y_train[0])
+step = inspection.gradient_step(
+    model, prepare_images("single_layer", x_train[:1])[0], y_train[0]
+)
 inspection_plots.gradient_step_plot(step)
 
 # %% tags=["remove-input"]

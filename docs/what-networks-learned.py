@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from mnist_book import data, inspection, inspection_plots
+from mnist_book import conclusions, data, inspection, inspection_plots
 from mnist_book.evaluation import predict_proba
 from mnist_book.models import prepare_images
 from mnist_book.training import train
@@ -44,7 +44,7 @@ inspection_plots.filters_and_maps(
     inspection.first_filters(convnet), maps, digit
 )
 
-# %%
+# %% tags=["remove-input"]
 background = int(np.sum(maps[:, 0, 0] > 0))
 Markdown(
     "Filters with blue on one side and red on the other are edge detectors: "
@@ -69,10 +69,30 @@ inspection_plots.layer_activations(path, digit)
 # The maps shrink and grow more abstract. The first convolution's still look like
 # the digit, seen through different edges; max pooling keeps the strongest value
 # of each 2x2 window, a coarser copy of the same map; after the second convolution
-# each map marks where one combination of strokes occurs. ReLU leaves most values
-# at zero. The output layer weighs the 1,600 values left after flattening
-# (dropout changes nothing outside training) into ten probabilities.
-#
+# each map marks where one combination of strokes occurs.
+
+# %% tags=["remove-input"]
+zeros = {
+    name: float(np.mean(values == 0))
+    for name, values in path
+    if name.startswith("conv")
+}
+Markdown(
+    conclusions.checked(
+        "ReLU leaves most values at zero: "
+        + ", ".join(
+            f"{share:.0%} of `{name}`'s" for name, share in zeros.items()
+        )
+        + ".",
+        all(share > 0.5 for share in zeros.values()),
+        **zeros,
+    )
+    + f" The output layer weighs the {inspection.last_layer_reads(convnet):,}"
+    " values left after flattening (dropout changes nothing outside training)"
+    " into ten probabilities."
+)
+
+# %% [markdown]
 # ## The single layer's templates
 #
 # The [single dense layer](single-layer.py) scores digit d as a weighted sum of
@@ -82,14 +102,13 @@ inspection_plots.layer_activations(path, digit)
 
 # %%
 single = train("single_layer").model
-inspection_plots.weight_templates_plot(inspection.weight_templates(single))
+templates = inspection.weight_templates(single)
+inspection_plots.weight_templates_plot(templates)
+
+# %% tags=["remove-input"]
+Markdown(conclusions.weight_templates(templates, np.mean(x_test > 0, axis=0)))
 
 # %% [markdown]
-# The 0's template is red in the middle, where a 0 has its hole: ink there
-# speaks against a 0. The 1's has a blue band down the middle. Near the edges,
-# where ink is rare, red rings: a little ink there counts against every digit.
-# Ten templates are all a linear model can learn, one picture per digit, which is
-# why it cannot recognise a digit written in two very different ways.
 #
 # ## Which pixels made the convnet misread a digit
 #
@@ -133,11 +152,17 @@ check.style.format(
     {"Σ a": "{:+.4f}", "F(x) - F(x')": "{:+.4f}", "relative gap": "{:.2%}"}
 )
 
-# %%
+# %% tags=["remove-input"]
 black = predict_proba(convnet, np.zeros((1, *digit.shape)))[0]
+gap = check["relative gap"].max()
 Markdown(
-    f"The largest gap is **{check['relative gap'].max():.2%}**: completeness "
-    "holds, to within the error of a sum over 256 points. On the black image "
+    conclusions.checked(
+        f"The largest gap is **{gap:.2%}**: completeness holds, to within the "
+        "error of a sum over 256 points.",
+        gap < 0.02,
+        largest_gap=gap,
+    )
+    + " On the black image "
     f"the convnet gives each digit {black.min():.0%} to {black.max():.0%}, so "
     "the attributions for the digit it read add up to nearly "
     f"{1 - black.mean():.1f}, and those for the true digit, whose probability "
@@ -170,7 +195,16 @@ inspection_plots.feature_map_plot(
 # %% [markdown]
 # The axes say how little of the features' variance each direction holds, so
 # digits far apart in the full space may overlap on this map. Still, some digits
-# keep a region of their own, and the mistakes gather where regions meet.
+# keep a region of their own.
+
+# %% tags=["remove-input"]
+Markdown(
+    conclusions.mistakes_at_borders(
+        feature_map.points, y_test, scores.misclassified
+    )
+)
+
+# %% [markdown]
 # `feature_map.project` puts new features on the same map: subtract the mean,
 # multiply by the two directions. Nothing else, so a browser can place a drawn
 # digit there with two arrays.
@@ -191,8 +225,19 @@ pd.DataFrame({"ε": epsilons, "accuracy": attacked}).style.format(
     {"ε": "{:g}", "accuracy": "{:.1%}"}
 ).hide(axis="index")
 
+# %% tags=["remove-input"]
+own = float(np.mean(scores.predictions[:1000] == labels))
+Markdown(
+    conclusions.checked(
+        "At ε = 0 nothing moves, and the accuracy is the convnet's own on these "
+        f"digits ({own:.1%}).",
+        abs(attacked[0] - own) < 1e-9,
+        at_zero=attacked[0],
+        convnet=own,
+    )
+)
+
 # %% [markdown]
-# At ε = 0 nothing moves, and the accuracy is the convnet's own on these digits.
 # Now the digits the convnet is sure of (probability at least 99 %, and right):
 # for each, the smallest ε, in steps of 0.01, that makes it read another digit.
 
@@ -205,7 +250,7 @@ flips = inspection.smallest_flipping_epsilon(
     convnet, first[sure], labels[sure], grid
 )
 
-# %%
+# %% tags=["remove-input"]
 Markdown(
     f"{len(sure)} of the first 1,000 test digits are read right with at "
     f"least 99 % probability. FGSM flips {np.isfinite(flips).sum()} of them "

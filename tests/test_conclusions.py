@@ -107,3 +107,60 @@ def test_accuracy_against_size_says_whether_the_best_is_the_largest() -> None:
     assert "only the 3rd largest" in accuracy_against_size(table)
     growing = table.assign(parameters=[1, 2, 3, 4], **{"test errors": [4, 3, 2, 1]})
     assert "every gain in accuracy came with more parameters" in accuracy_against_size(growing)
+
+
+def test_a_choice_on_validation_that_does_worse_on_test_says_so() -> None:
+    from mnist_book.conclusions import chosen_on_validation
+
+    worse = chosen_on_validation("ensemble of 3, TTA", 0.9954, 0.9961)
+    assert "**below** the single model's 99.61%: 7 test digits fewer right" in worse
+    assert "7 more test digits right" in chosen_on_validation("ensemble of 3", 0.9968, 0.9961)
+    assert "itself" in chosen_on_validation("single model", 0.9961, 0.9961)
+
+
+def test_each_ladder_step_is_judged_against_the_one_before() -> None:
+    from mnist_book.conclusions import ladder_steps
+
+    labels = np.arange(1000) % 10
+    steps = {
+        "base": _evaluation(labels, np.arange(0, 100)),
+        "+ big gain": _evaluation(labels, np.arange(0, 30)),
+        "+ nothing": _evaluation(labels, np.r_[np.arange(0, 28), np.arange(500, 503)]),
+    }
+    lines = ladder_steps(steps).splitlines()
+    assert (
+        lines[0].startswith("- **+ big gain**: 30 test errors against 100")
+        and "real gain" in lines[0]
+    )
+    assert "no real difference" in lines[1] and "(2 fixed, 3 broken)" in lines[1]
+
+
+def test_template_claims_fail_when_the_templates_say_otherwise() -> None:
+    from mnist_book.conclusions import weight_templates
+
+    ink = np.full((28, 28), 0.5)
+    ink[:3, :] = 0.01  # rarely inked rows near the top edge
+    templates = np.zeros((10, 28, 28))
+    templates[0, 11:17, 11:17] = -1
+    templates[1, 6:22, 12:16] = 1
+    templates[:, :3, :] = -0.5
+    assert "red in the middle" in weight_templates(templates, ink)
+    templates[0, 11:17, 11:17] = 1
+    with pytest.raises(ClaimError, match="centre_of_zero=1"):
+        weight_templates(templates, ink)
+
+
+def test_mistakes_at_borders_is_checked_against_the_map() -> None:
+    from mnist_book.conclusions import mistakes_at_borders
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 50)
+    angles = labels * 2 * np.pi / 10
+    points = np.c_[np.cos(angles), np.sin(angles)] * 10 + rng.normal(0, 1, (500, 2))
+    border = np.flatnonzero(labels == 0)[:5]
+    points[border] = (points[border] + np.array([10 * np.cos(0.63), 10 * np.sin(0.63)])) / 2
+    assert "gather where regions meet" in mistakes_at_borders(points, labels, border)
+    centre = np.flatnonzero(labels == 3)[:5]
+    points[centre] = np.array([10 * np.cos(3 * 0.628), 10 * np.sin(3 * 0.628)])
+    with pytest.raises(ClaimError):
+        mistakes_at_borders(points, labels, centre)

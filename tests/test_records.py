@@ -86,6 +86,9 @@ def test_vote_scores_single_model_committee_and_tta_on_each_set():
     tta_answers = [e.predictions.tolist() for e in votes.members_tta["validation"]]
     assert tta_answers == [[0, 1, 2, 3], [0, 9, 2, 3], [0, 9, 9, 3]]
     assert votes.committee_tta("validation").predictions.tolist() == [0, 9, 2, 3]
+    assert votes.chosen("validation") == "single model, TTA"  # the first of two equals
+    chosen = votes.evaluations["validation"]["ensemble of 3, TTA"]
+    assert chosen.predictions.tolist() == [0, 9, 2, 3]
 
 
 def test_the_committee_is_chosen_on_validation_digits_not_the_test_set():

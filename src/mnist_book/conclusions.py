@@ -377,3 +377,113 @@ def score_sums(sums: np.ndarray) -> str:
         "are scores, not probabilities, so the score beside each digit below says how strongly "
         "that unit fired, not how likely the model thinks it is right."
     )
+
+
+# A choice made on the validation digits ----------------------------------------------------------
+
+
+def chosen_on_validation(chosen: str, test_accuracy: float, single_test_accuracy: float) -> str:
+    """How the prediction chosen on validation did on test, against the single model's.
+
+    `chosen` names it as the votes' table does ("single model", "ensemble of 3, TTA", ...).
+    """
+    test_images = 10_000
+    difference = round((test_accuracy - single_test_accuracy) * test_images)
+    if chosen == "single model":
+        return "The validation digits chose the single model itself."
+    if difference > 0:
+        return (
+            f"That is {difference} more test digits right than the single model's "
+            f"{single_test_accuracy:.2%}."
+        )
+    if difference == 0:
+        return f"That is exactly the single model's {single_test_accuracy:.2%}: no gain."
+    return (
+        f"That is **below** the single model's {single_test_accuracy:.2%}: {-difference} test "
+        "digits fewer right. The validation digits chose it, and on the test digits it did "
+        "worse. On a few thousand validation digits the rows differ by a handful of images, "
+        "close to a coin toss; choosing the best row on the test digits instead would report "
+        "a figure that new digits would not confirm."
+    )
+
+
+def ladder_steps(evaluations: Mapping[str, Evaluation]) -> str:
+    """One line per step of a ladder (label -> test evaluation, in order): what it changed.
+
+    Each step is compared with the one before on the same test digits, and said to be a
+    real gain, a real loss, or within chance (McNemar's test, `ErrorChange.real`).
+    """
+    labels = list(evaluations)
+    lines = []
+    for before, after in zip(labels, labels[1:], strict=False):
+        change = ErrorChange.between(evaluations[before], evaluations[after])
+        if not change.real:
+            verdict = f"within chance ({_odds(change.p_value)}): no real difference"
+        elif change.after < change.before:
+            verdict = f"a real gain (chance alone: {_odds(change.p_value)})"
+        else:
+            verdict = f"a real loss (chance alone: {_odds(change.p_value)})"
+        lines.append(
+            f"- **{after}**: {change.after:,} test errors against {change.before:,} "
+            f"({change.fixed:,} fixed, {change.broken:,} broken), {verdict}."
+        )
+    return "\n".join(lines)
+
+
+# What the networks learned -------------------------------------------------------------------------
+
+
+def weight_templates(templates: np.ndarray, ink_share: np.ndarray) -> str:
+    """What a single dense layer's ten 28x28 templates show, each claim checked.
+
+    `templates`: (10, 28, 28), positive weights rewarding ink. `ink_share`: (28, 28), the
+    share of the test digits with ink on each pixel.
+    """
+    templates = np.asarray(templates, dtype=float)
+    hole = float(templates[0, 11:17, 11:17].mean())
+    band = float(templates[1, 6:22, 12:16].mean())
+    rare = (ink_share > 0.001) & (ink_share < 0.02)
+    against = int(np.sum(templates[:, rare].mean(axis=1) < 0))
+    return " ".join(
+        [
+            checked(
+                "The 0's template is red in the middle, where a 0 has its hole: ink there "
+                "speaks against a 0.",
+                hole < 0,
+                centre_of_zero=hole,
+            ),
+            checked("The 1's has a blue band down the middle.", band > 0, middle_of_one=band),
+            checked(
+                f"Where ink is rare (on fewer than 2% of the digits), near the edges, the "
+                f"weights are mostly red: a little ink there counts against {against} of "
+                "the 10 digits.",
+                against >= 7,
+                digits_against=against,
+            ),
+            "Ten templates are all a linear model can learn, one picture per digit, which is "
+            "why it cannot recognise a digit written in two very different ways.",
+        ]
+    )
+
+
+def mistakes_at_borders(points: np.ndarray, labels: np.ndarray, mistakes: np.ndarray) -> str:
+    """Whether a 2-D map's mistakes lie nearer the borders between digits than the rest.
+
+    A point's margin is its distance to its own digit's centre on the map minus its
+    distance to the nearest other digit's centre: the larger, the nearer a border.
+    """
+    points, labels = np.asarray(points, dtype=float), np.asarray(labels)
+    centres = np.stack([points[labels == d].mean(axis=0) for d in range(10)])
+    distances = np.linalg.norm(points[:, None, :] - centres[None], axis=2)
+    own = distances[np.arange(len(points)), labels]
+    distances[np.arange(len(points)), labels] = np.inf
+    margin = own - distances.min(axis=1)
+    wrong = np.zeros(len(points), bool)
+    wrong[mistakes] = True
+    nearer = float(np.mean(margin[wrong] > np.median(margin[~wrong])))
+    return checked(
+        f"The mistakes gather where regions meet: {nearer:.0%} of them lie nearer another "
+        "digit's centre, relative to their own, than the median correctly read digit does.",
+        nearer > 0.5,
+        share_of_mistakes=nearer,
+    )

@@ -167,10 +167,16 @@ class Votes:
     columns: "<set> accuracy" for each labelled set."""
     members_tta: dict[str, list[Evaluation]]
     """Each set's evaluations of the committee's members, with test-time augmentation."""
+    evaluations: dict[str, dict[str, Evaluation]]
+    """Each set's evaluation of each row of `table`: ``evaluations["test"]["single model"]``."""
 
     def committee_tta(self, set_name: str) -> Evaluation:
         """The committee's vote, with test-time augmentation, on the set `set_name`."""
         return ensemble(self.members_tta[set_name])
+
+    def chosen(self, by: str = "validation") -> str:
+        """The row with the best accuracy on the set `by` (the first of equals)."""
+        return str(self.table[f"{by} accuracy"].idxmax())
 
 
 def vote(
@@ -187,14 +193,17 @@ def vote(
     """
     plain = ((0, 0),)
     committee_name = f"ensemble of {len(members)}"
-    columns, members_tta = {}, {}
+    names = ["single model", "single model, TTA", committee_name, f"{committee_name}, TTA"]
+    columns, members_tta, evaluations = {}, {}, {}
     for set_name, (images, labels) in sets.items():
         members_tta[set_name] = [m.evaluate(images, labels, shifts=shifts) for m in members]
-        columns[f"{set_name} accuracy"] = [
-            single.evaluate(images, labels, shifts=plain).accuracy,
-            single.evaluate(images, labels, shifts=shifts).accuracy,
-            ensemble([m.evaluate(images, labels, shifts=plain) for m in members]).accuracy,
-            ensemble(members_tta[set_name]).accuracy,
+        rows = [
+            single.evaluate(images, labels, shifts=plain),
+            single.evaluate(images, labels, shifts=shifts),
+            ensemble([m.evaluate(images, labels, shifts=plain) for m in members]),
+            ensemble(members_tta[set_name]),
         ]
-    names = ["single model", "single model, TTA", committee_name, f"{committee_name}, TTA"]
-    return Votes(pd.DataFrame(columns, index=pd.Index(names, name="prediction")), members_tta)
+        evaluations[set_name] = dict(zip(names, rows, strict=True))
+        columns[f"{set_name} accuracy"] = [row.accuracy for row in rows]
+    table = pd.DataFrame(columns, index=pd.Index(names, name="prediction"))
+    return Votes(table, members_tta, evaluations)
