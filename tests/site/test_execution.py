@@ -74,6 +74,23 @@ def test_a_failing_cell_names_page_and_cell(tmp_path):
     assert "raised an error" in message and "this cell is broken" in message
 
 
+def test_a_conclusion_its_numbers_no_longer_support_fails_naming_it(tmp_path):
+    page = """\
+    # %%
+    from mnist_book.conclusions import checked
+    hidden_errors, convnet_errors = 232, 240
+    # %% tags=["remove-input"]
+    checked("The convnet makes fewer mistakes.", convnet_errors < hidden_errors,
+            convnet=convnet_errors, hidden=hidden_errors)
+    """
+    with pytest.raises(PageExecutionError) as failure:
+        run(tmp_path, {"claims.py": page})
+    message = str(failure.value)
+    assert message.startswith("Tutorial page claims.py: code cell 2 (`checked(")
+    assert "states a conclusion that the page's own numbers no longer support" in message
+    assert "'The convnet makes fewer mistakes.' (convnet=240, hidden=232)" in message
+
+
 def test_a_hanging_cell_fails_at_the_timeout(tmp_path):
     started = time.monotonic()
     with pytest.raises(PageExecutionError, match=r"code cell 1 .* made no progress .* stuck"):

@@ -343,6 +343,8 @@ def failure_message(src_path: str, notebook: Any, cell_index: int, error: Except
         )
     elif isinstance(error, DeadKernelError):
         reason = "killed its kernel (out of memory, or a crash in native code)"
+    elif getattr(error, "ename", "") == "ClaimError":  # mnist_book.conclusions.ClaimError
+        reason = "states a conclusion that the page's own numbers no longer support"
     else:
         reason = "raised an error"
     return f"Tutorial page {src_path}: code cell {number} (`{first_line}`) {reason}.\n{error}"
