@@ -6,9 +6,17 @@
 # > convolutions suit images, and compare it with the dense networks. Model: `convnet`.
 
 # %%
+import numpy as np
 from IPython.display import Markdown
 
-from mnist_book import conclusions, data, evaluation, plotting
+from mnist_book import (
+    conclusions,
+    data,
+    evaluation,
+    inspection,
+    inspection_plots,
+    plotting,
+)
 from mnist_book.conclusions import ErrorChange
 from mnist_book.keras_program import program, show
 from mnist_book.models import build_model, layer_table
@@ -30,6 +38,32 @@ listing = program("convnet", use=True)
 # output layer uses **softmax**, so the ten scores form a probability distribution (the dense
 # models' sigmoid scores did not: see [the single layer](single-layer.py)).
 #
+# One filter at one position, on a training digit. This hand-made filter weighs the
+# column on its right +1 and the column on its left -1: it answers strongly where ink
+# begins or ends from left to right, positive on a stroke's left edge, negative on its
+# right edge. The training learns 32 such filters of its own.
+
+# %%
+edge = np.array([[-1.0, 0.0, 1.0]] * 3)
+digit = x_train[0] / 255
+inspection_plots.convolution_plot(digit, edge)
+
+# %% tags=["remove-input"]
+same = np.allclose(
+    inspection.convolve(digit, edge),
+    inspection.keras_convolve(digit, edge),
+    atol=1e-5,
+)
+Markdown(
+    conclusions.checked(
+        "A `layers.Conv2D` given these nine weights (and a bias of 0) computes "
+        "exactly this map.",
+        same,
+        same_map=same,
+    )
+)
+
+# %% [markdown]
 # A convolution expects images with a *channel* axis (1 for grey, 3 for colour), so the
 # images are shaped (28, 28, 1). The model, as on keras.io:
 
@@ -104,6 +138,9 @@ Markdown(
         "the convnet",
     )
 )
+
+# %% tags=["remove-input"]
+Markdown(conclusions.score_sums(scores.probabilities.sum(axis=1)))
 
 # %%
 plotting.confusion_heatmap(scores.confusion, title="convnet: test set")

@@ -305,3 +305,34 @@ def test_adversarial_figure_gives_the_accuracies(digits):
     text = assert_described(figure)
     assert "98.0% at ε = 0, 50.0% at ε = 0.1" in text
     assert "still reads as a 7 and the model as 3, with probability 60.0%" in text
+
+
+def test_one_gradient_step_moves_the_digits_own_weights_along_the_digit(digits):
+    keras.utils.set_random_seed(0)
+    model = build_model("single_layer")
+    images, labels = digits
+    before = [np.asarray(w).copy() for w in model.get_weights()]
+    step = inspection.gradient_step(model, prepare_images("single_layer", images[:1])[0], labels[0])
+    image = images[0] / 255
+    factor = step.gradient[image > 0].mean() / image[image > 0].mean()
+    np.testing.assert_allclose(step.gradient, factor * image, rtol=1e-3, atol=1e-7)
+    assert factor < 0 and step.score_after > step.score_before
+    assert step.loss_after < step.loss_before
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
+    figure = inspection_plots.gradient_step_plot(step)
+    assert f"from {step.score_before:.2f} to {step.score_after:.2f}" in figure_style.description(
+        figure
+    )
+    plt.close("all")
+
+
+def test_convolve_is_what_a_keras_conv2d_computes(digits):
+    image = digits[0][3] / 255
+    kernel = np.random.default_rng(0).normal(size=(3, 3))
+    ours = inspection.convolve(image, kernel, bias=0.5)
+    assert ours.shape == (26, 26)
+    np.testing.assert_allclose(ours, inspection.keras_convolve(image, kernel, 0.5), atol=1e-5)
+    figure = inspection_plots.convolution_plot(image, kernel)
+    row, col = np.unravel_index(np.argmax(np.abs(ours - 0.5)), ours.shape)
+    assert f"row {row}, column {col}" in figure_style.description(figure)
+    plt.close("all")

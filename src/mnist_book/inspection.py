@@ -545,3 +545,24 @@ def gradient_step(
         loss_before=float(loss),
         loss_after=float(model.loss(targets, after)),
     )
+
+
+def convolve(image: np.ndarray, kernel: np.ndarray, bias: float = 0.0) -> np.ndarray:
+    """What a 'valid' 2-D convolution with one filter computes, before its activation.
+
+    At each position the kernel's weights multiply the pixels under it and are summed, with
+    `bias`, as `keras.layers.Conv2D` does (no flipping: deep learning's "convolution" is a
+    cross-correlation). `image` (h, w) and `kernel` (kh, kw); returns (h - kh + 1, w - kw + 1).
+    """
+    image, kernel = np.asarray(image, dtype=float), np.asarray(kernel, dtype=float)
+    windows = np.lib.stride_tricks.sliding_window_view(image, kernel.shape)
+    return np.einsum("ijkl,kl->ij", windows, kernel) + bias
+
+
+def keras_convolve(image: np.ndarray, kernel: np.ndarray, bias: float = 0.0) -> np.ndarray:
+    """`convolve`, computed by a `keras.layers.Conv2D` given `kernel` and `bias` as weights."""
+    layer = keras.layers.Conv2D(1, kernel.shape)
+    layer.build((None, *np.shape(image), 1))
+    layer.set_weights([np.asarray(kernel, np.float32)[..., None, None], np.array([bias])])
+    pixels = np.asarray(image, np.float32)[None, ..., None]
+    return np.asarray(layer(pixels))[0, ..., 0]

@@ -467,9 +467,7 @@ def gradient_step_plot(step: GradientStep) -> Figure:
     _signed(axes[1], step.gradient, limit)
     axes[1].set_title(f"gradient of the loss\nfor unit {step.label}'s 784 weights", fontsize=9)
     image = _signed(axes[2], change, float(np.abs(change).max()))
-    axes[2].set_title(
-        f"change of those weights\n(-{step.learning_rate:g} x gradient)", fontsize=9
-    )
+    axes[2].set_title(f"change of those weights\n(-{step.learning_rate:g} x gradient)", fontsize=9)
     figure.colorbar(image, ax=axes[2], shrink=0.8)
     figure.suptitle(
         f"score for {step.label}: {step.score_before:.2f} before the step, "
@@ -484,5 +482,56 @@ def gradient_step_plot(step: GradientStep) -> Figure:
         "and zero elsewhere; and the change one step makes to those weights, the gradient "
         f"times -{step.learning_rate:g}. The score for {step.label} goes from "
         f"{step.score_before:.2f} to {step.score_after:.2f}.",
+    )
+    return figure
+
+
+@figure_function
+def convolution_plot(
+    image: np.ndarray, kernel: np.ndarray, at: tuple[int, int] | None = None
+) -> Figure:
+    """One 3x3 filter at one position of a digit, and the map it makes sliding everywhere.
+
+    Args:
+        image: (28, 28) pixels in [0, 1].
+        kernel: (3, 3) weights.
+        at: (row, column) of the window's top-left pixel, which is also the map's cell it
+            makes; by default the cell of the map's strongest response.
+    """
+    from mnist_book.inspection import convolve
+
+    image, kernel = np.asarray(image, dtype=float), np.asarray(kernel, dtype=float)
+    feature_map = convolve(image, kernel)
+    row, col = at or np.unravel_index(np.argmax(np.abs(feature_map)), feature_map.shape)
+    size = kernel.shape[0]
+    patch = image[row : row + size, col : col + size]
+    value = float(feature_map[row, col])
+    figure, axes = plt.subplots(
+        1, 4, figsize=(9.6, 2.9), layout="constrained", width_ratios=[1.2, 1, 1, 1.2]
+    )
+    theme = current_theme()
+    highlight = {"fill": False, "edgecolor": theme.palette[1], "lw": 2}
+    label = {"ha": "center", "va": "center", "fontsize": 8}
+    boxed = {"boxstyle": "round,pad=0.15", "facecolor": theme.background, "lw": 0, "alpha": 0.8}
+    _digit(axes[0], image)
+    axes[0].add_patch(matplotlib.patches.Rectangle((col - 0.5, row - 0.5), size, size, **highlight))
+    axes[0].set_title("the digit and one 3x3 window", fontsize=9)
+    _digit(axes[1], patch)
+    axes[1].images[0].set_clim(0, 1)
+    axes[1].set_title("the window's pixels", fontsize=9)
+    _signed(axes[2], kernel, float(np.abs(kernel).max()))
+    axes[2].set_title("the filter's weights", fontsize=9)
+    for ax, values in ((axes[1], patch), (axes[2], kernel)):
+        for (r, c), number in np.ndenumerate(values):
+            ax.text(c, r, f"{number:.2f}", bbox=boxed, **label)
+    _signed(axes[3], feature_map, float(np.abs(feature_map).max()) or 1.0)
+    axes[3].add_patch(matplotlib.patches.Rectangle((col - 0.5, row - 0.5), 1, 1, **highlight))
+    axes[3].set_title(f"the map: this window gives {value:.2f}", fontsize=9)
+    describe(
+        figure,
+        f"A digit with a 3x3 window at row {row}, column {col}; the window's nine pixels; "
+        "the filter's nine weights; and the map the filter makes sliding over the whole "
+        f"digit, in which the window's cell holds {value:.2f}, the sum of the nine pixels "
+        "times the nine weights.",
     )
     return figure
