@@ -4,8 +4,8 @@
 # > **On this page** you will train the [convnet](convolutional-network.py) data-parallel
 # > with `tf.distribute`: on two devices of one process (`MirroredStrategy`), then on two
 # > worker processes that talk over the network (`MultiWorkerMirroredStrategy`), check that
-# > every copy of the model ends with the same weights, and measure what it gains, and why
-# > not here. Model: `convnet`.
+# > every copy of the model ends with the same weights, and measure what it gains on the
+# > machine that built this page, and what limits it. Model: `convnet`.
 #
 # A strategy fixes the devices TensorFlow uses, and TensorFlow fixes its devices the first
 # time it runs anything: so the strategy comes first. On a machine with GPUs,
@@ -72,8 +72,7 @@ Markdown(
 # and `optimizer.apply_gradients`, which all-reduces the gradients before applying them.
 # The same loop on one replica is the fair baseline. Like Keras's `steps_per_execution`, it
 # runs 32 steps per call of its compiled function, so that Python is not in the way of every
-# step. (The cells that measure a speed are tagged `exclusive`: the build runs each of them
-# with the machine to itself.)
+# step.
 
 # %% tags=["exclusive"]
 one = distributed.train("convnet", config, strategies.one_device_strategy())
@@ -118,14 +117,8 @@ Markdown(
     )
 )
 
-# %%
-assert all(len(set(run.replica_weights)) == 1 for run in runs.values())
-Markdown(
-    "Within each run, every replica holds the same weights, to the last bit. "
-    "Across runs they need not: one replica sums the gradients of 128 images "
-    "in one order, two replicas sum two halves and then add them, and "
-    "floating-point addition rounds differently."
-)
+# %% tags=["remove-input"]
+Markdown(distributed.replica_agreement(runs))
 
 # %% [markdown]
 # ## Accuracy and throughput
@@ -148,38 +141,48 @@ table.style.format(
     }
 )
 
-# %%
-plotting.model_comparison(list(table.index), list(table["test accuracy"]))
+# %% tags=["remove-input"]
+spreads = ["2 devices", "2 workers"]
+Markdown(distributed.accuracy_summary(table, "one process", spreads))
 
 # %% [markdown]
-# Two replicas reach the accuracy of one: with the same global batch and learning rate,
-# data parallelism changes *where* the gradients are computed, not *what* is learned.
-# Speed is another matter:
+# Each set-up's training images per second, and its speed-up over one process:
 
 # %%
+plotting.throughput_comparison(
+    list(table.index), list(table["images/s"]), list(table["speed-up"])
+)
+
+# %% tags=["remove-input"]
 devices = mirrored.distribution.devices
 gpus = [device for device in devices if "GPU" in device]
 Markdown(
     f"This page ran on `{'` and `'.join(devices)}` "
     f"({'GPUs' if gpus else 'logical CPU devices, no GPU'}), on a machine "
     f"with {os.cpu_count()} CPU cores. "
-    + distributed.scaling_summary(
-        table, "one process", "2 workers", "model.fit"
-    )
+    + distributed.scaling_summary(table, "one process", spreads, "model.fit")
 )
 
 # %% [markdown]
 # ### What limits the speed-up on one machine's cores
 #
 # - **There may be nothing to gain.** One TensorFlow process already uses every core: its
-#   convolutions run on a pool of threads. Two workers on the same two cores get one core
-#   each, so the arithmetic per second is the same, and so are two logical devices, which
-#   share that same pool.
+#   convolutions run on a pool of threads. Two workers on the same machine share its cores,
+#   so the arithmetic per second stays the same; so do two logical devices, which share one
+#   pool of threads.
 # - **There may be something to lose.** Every step now ends with an all-reduce of the
-#   gradients (34,826 numbers) between processes, over gRPC through the loopback, and every
-#   replica waits for the slowest one before the next step. For a model this small, at
-#   about 3 ms of arithmetic per step, that overhead is a large share of the step.
-#
+#   gradients (one number per parameter) between processes, over gRPC through the loopback,
+#   and every replica waits for the slowest one before the next step. The less arithmetic
+#   a step holds, the larger the share of that overhead.
+
+# %% tags=["remove-input"]
+Markdown(
+    distributed.step_times(
+        table, "one process", "2 workers", config.batch_size, one.params
+    )
+)
+
+# %% [markdown]
 # The figures above are this build's own, from two epochs that include TensorFlow's
 # start-up (tracing) and the validation passes, each measured with the machine to itself;
 # `scripts/bench_distributed.py` measures the same set-ups in fresh processes on a second
@@ -210,5 +213,5 @@ Markdown(
 # again resumes from the last completed epoch and ends with the same weights as a training
 # that was never interrupted. The tests of `mnist_book` kill workers to prove each of these.
 #
-# **Back:** [error analysis and comparison](error-analysis.py) puts all four models side by
-# side.
+# **Back:** [error analysis and comparison](error-analysis.py) puts every model of the site
+# side by side.

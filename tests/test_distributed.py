@@ -23,6 +23,7 @@ from made_records import made_record
 from worker_processes import MARKER_ENV, marked_processes, worker_pid
 
 from mnist_book import distributed, launch, run_log, strategies, training
+from mnist_book.conclusions import ClaimError
 from mnist_book.config import TrainConfig
 from mnist_book.paths import RUN_LOG_ENV
 from mnist_book.results import Distribution
@@ -379,25 +380,99 @@ def test_a_failing_worker_fails_the_build_naming_page_and_cell_and_leaves_no_wor
     assert "Worker 1 of 2 was killed by SIGKILL" in built.stderr
 
 
-def test_the_pages_words_on_speed_come_from_its_own_figures():
-    def table(two_workers, fit):
-        rows = {"one process": (1, 1000.0), "2 workers": (2, two_workers), "model.fit": (1, fit)}
-        frame = pd.DataFrame(
-            {"replicas": [r for r, _ in rows.values()], "images/s": [s for _, s in rows.values()]},
-            index=list(rows),
-        )
-        frame["speed-up"] = frame["images/s"] / 1000.0
-        frame["efficiency"] = frame["speed-up"] / frame["replicas"]
-        return frame
-
-    def summary(two_workers, fit=1000.0):
-        return distributed.scaling_summary(
-            table(two_workers, fit), "one process", "2 workers", "model.fit"
-        )
-
-    assert "ran about as fast (1.01x)" in summary(1010.0) and "efficiency of 50%" in summary(1010.0)
-    assert "ran faster, 1.98x" in summary(1980.0)
-    assert "ran slower (0.60x)" in summary(600.0)
-    assert "processed 95% of the images per second of Keras's `model.fit`" in summary(
-        1010.0, fit=1000 / 0.95
+def speed_table(two_devices=1000.0, two_workers=1000.0, fit=1000.0, accuracy=(0.98, 0.98, 0.98)):
+    """`comparison`'s table for one process at 1,000 images/s and the other set-ups' rates."""
+    rows = {
+        "one process": (1, 1000.0, accuracy[0]),
+        "2 devices": (2, two_devices, accuracy[1]),
+        "2 workers": (2, two_workers, accuracy[2]),
+        "model.fit": (1, fit, accuracy[0]),
+    }
+    frame = pd.DataFrame(
+        {
+            "replicas": [replicas for replicas, _, _ in rows.values()],
+            "test accuracy": [accuracy for _, _, accuracy in rows.values()],
+            "images/s": [rate for _, rate, _ in rows.values()],
+        },
+        index=list(rows),
     )
+    frame["speed-up"] = frame["images/s"] / 1000.0
+    frame["efficiency"] = frame["speed-up"] / frame["replicas"]
+    return frame
+
+
+SPREADS = ["2 devices", "2 workers"]
+
+
+def test_the_pages_words_on_speed_come_from_its_own_figures():
+    def summary(two_devices=1000.0, two_workers=1000.0, fit=1000.0):
+        table = speed_table(two_devices, two_workers, fit)
+        return distributed.scaling_summary(table, "one process", SPREADS, "model.fit")
+
+    same = summary(1010.0, 990.0)
+    assert "2 devices ran about as fast as one process (1.01x, a scaling efficiency of 50%)" in same
+    assert "and 2 workers ran about as fast as one process (0.99x" in same
+    assert "spreading the training gained nothing" in same
+    slower = summary(1010.0, 600.0)
+    assert "2 workers ran slower than one process (0.60x, a scaling efficiency of 30%)" in slower
+    assert "gained nothing" in slower  # the better of the two was about as fast
+    only_slower = summary(800.0, 600.0)
+    assert "only cost time" in only_slower and "gained nothing" not in only_slower
+    faster = summary(1980.0, 1200.0)
+    assert "2 devices ran faster than one process (1.98x, a scaling efficiency of 99%)" in faster
+    assert "paid: 2 devices processed 1.98 times the images per second of one process" in faster
+    assert "processed 95% of the images per second of Keras's `model.fit`" in summary(
+        fit=1000 / 0.95
+    )
+
+
+def test_the_pages_words_on_accuracy_come_from_its_own_figures():
+    def summary(*accuracy):
+        table = speed_table(accuracy=accuracy)
+        return distributed.accuracy_summary(table, "one process", SPREADS)
+
+    exact = summary(0.985, 0.985, 0.985)
+    assert exact.startswith("On 2 replicas, the training reaches exactly the accuracy of one")
+    assert "(98.50% on one process, 98.50% on 2 devices and 98.50% on 2 workers)" in exact
+    assert "not *what* is learned." in exact
+    close = summary(0.985, 0.9855, 0.9841)
+    assert "reaches the accuracy of one replica" in close and "exactly" not in close
+    apart = summary(0.985, 0.9878, 0.985)
+    assert "ends within 0.28 points of one replica" in apart and "rounds differently" in apart
+    with pytest.raises(ClaimError) as failed:
+        summary(0.985, 0.975, 0.985)
+    # The failure says the sentence and the figures it was judged on.
+    assert "ends within 1.00 points of one replica" in str(failed.value)
+    assert "one process=0.985, 2 devices=0.975, 2 workers=0.985" in str(failed.value)
+
+
+def test_the_step_times_come_from_the_throughput():
+    table = speed_table(two_workers=640.0)
+    said = distributed.step_times(table, "one process", "2 workers", 128, 34_826)
+    assert said.startswith("Here a step of 128 images took 128.0 ms on one process and 200.0 ms")
+    assert "all-reduced 34,826 gradients" in said and "72.0 ms more per step" in said
+    table = speed_table(two_workers=1600.0)
+    said = distributed.step_times(table, "one process", "2 workers", 128, 34_826)
+    assert "80.0 ms on 2 workers" in said and "48.0 ms less per step" in said
+    table = speed_table(two_workers=1050.0)
+    assert "about as long" in distributed.step_times(table, "one process", "2 workers", 128, 1)
+
+
+def test_identical_copies_are_checked_and_the_runs_compared_from_their_hashes():
+    def run(*digests):
+        return made_record(config=SMALL, replica_weights=digests)
+
+    same = {"one process": run("a" * 64), "2 devices": run("a" * 64, "a" * 64)}
+    said = distributed.replica_agreement(same)
+    assert said.startswith(
+        "Within each run, every replica holds the same weights, to the last bit."
+    )
+    assert "agree too: one process and 2 devices end with the same weights" in said
+    apart = {**same, "2 workers": run("b" * 64, "b" * 64)}
+    said = distributed.replica_agreement(apart)
+    assert "2 different sets of weights (one process and 2 devices; 2 workers)" in said
+    assert "adds those of 64 images at once" in said  # SMALL's global batch
+    all_apart = {**apart, "2 devices": run("c" * 64, "c" * 64)}
+    assert "all 3 end with different weights" in distributed.replica_agreement(all_apart)
+    with pytest.raises(ClaimError, match=r"every replica holds the same weights.*'cccccccccccc'"):
+        distributed.replica_agreement({**apart, "2 devices": run("a" * 64, "c" * 64)})

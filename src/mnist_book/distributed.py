@@ -12,7 +12,9 @@ devices, or a cluster of workers) exactly as `mnist_book.training.train` does wi
 `mnist_book.config`), the same `TrainResult`, epoch lines, run-log events and model cache;
 on one replica it ends with the same test results. It adds a checkpoint after every epoch
 to resume from. `comparison` sets trainings side by side: throughput,
-speed-up and scaling efficiency.
+speed-up and scaling efficiency; `accuracy_summary`, `scaling_summary`, `step_times` and
+`replica_agreement` say what they show, in words chosen from their figures or checked by
+them (`mnist_book.conclusions`).
 
 Keras 3's `model.fit` fails under `MultiWorkerMirroredStrategy` (keras-team/keras#20585), so
 `train` runs its own training step: `tf.GradientTape`, `strategy.run`, the loss averaged
@@ -25,7 +27,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
@@ -34,7 +36,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mnist_book import cache_identity, data, model_cache, models, paths, training
+from mnist_book import (
+    cache_identity,
+    conclusions,
+    data,
+    model_cache,
+    models,
+    paths,
+    training,
+)
 from mnist_book._keras import keras
 from mnist_book._keras import tensorflow as tf
 from mnist_book.config import TrainConfig, recipe
@@ -86,28 +96,153 @@ def comparison(results: dict[str, TrainResult]) -> pd.DataFrame:
     return table
 
 
-def scaling_summary(table: pd.DataFrame, baseline: str, spread: str, fit: str) -> str:
-    """What `comparison`'s `table` measured, in words, from its own figures.
+SAME_ACCURACY = 0.001
+"""Test accuracies this close (0.1 points: 10 of the 10,000 test digits) read as the same."""
 
-    `baseline` is the one-process row of the custom loop, `spread` a data-parallel row and
-    `fit` Keras's `model.fit` on the same training: how much faster (or not) the spread run
-    was, and how close the custom loop came to `model.fit`.
+ROUNDING_SPREAD = 0.005
+"""The largest test-accuracy difference (0.5 points) that rounding is held to explain between
+trainings of the same batches and learning rate on different replicas; a larger one fails
+the page (`accuracy_summary`)."""
+
+FASTER = 1.1
+"""A speed-up from this up is called faster, and one down to 1 / `FASTER` about as fast."""
+
+
+def accuracy_summary(table: pd.DataFrame, baseline: str, spreads: Sequence[str]) -> str:
+    """What `comparison`'s `table` shows of accuracy, in words chosen from its figures.
+
+    `baseline` is the one-replica row, `spreads` the data-parallel rows of the same training.
+    Within `SAME_ACCURACY` of the baseline, they reach its accuracy; within
+    `ROUNDING_SPREAD`, they end close to it, rounding apart; beyond, the claim that data
+    parallelism does not change what is learned fails (`conclusions.ClaimError`, with the
+    sentence and every row's accuracy).
     """
-    speed_up = table.loc[spread, "speed-up"]
-    replicas = int(table.loc[spread, "replicas"])
-    if speed_up >= 1.1:
-        verdict = f"faster, {speed_up:.2f}x: the replicas added compute"
-    elif speed_up > 0.9:
-        verdict = f"about as fast ({speed_up:.2f}x): the replicas only divided the same compute"
+    accuracy = table["test accuracy"]
+    gap = max(abs(accuracy[row] - accuracy[baseline]) for row in spreads)
+    replicas = _replicas_in_words(table, spreads)
+    figures = _and([f"{accuracy[row]:.2%} on {row}" for row in [baseline, *spreads]])
+    lesson = (
+        "with the same global batch and learning rate, data parallelism changes *where* the "
+        "gradients are computed, not *what* is learned"
+    )
+    if gap <= SAME_ACCURACY:
+        reach = "exactly the accuracy" if gap == 0 else "the accuracy"
+        return f"On {replicas}, the training reaches {reach} of one replica ({figures}): {lesson}."
+    return conclusions.checked(
+        f"On {replicas}, the training ends within {100 * gap:.2f} points of one replica "
+        f"({figures}): {lesson}. The replicas add the same gradients in another order, though, "
+        "and floating-point addition rounds differently in each order; over a training, those "
+        "roundings grow into slightly different weights.",
+        gap <= ROUNDING_SPREAD,
+        **{row: float(accuracy[row]) for row in [baseline, *spreads]},
+        largest_gap=float(gap),
+        rounding_spread=ROUNDING_SPREAD,
+    )
+
+
+def scaling_summary(table: pd.DataFrame, baseline: str, spreads: Sequence[str], fit: str) -> str:
+    """What `comparison`'s `table` measured of speed, in words chosen from its own figures.
+
+    `baseline` is the one-process row of the custom loop, `spreads` the data-parallel rows
+    and `fit` Keras's `model.fit` on the same training: how much faster (or not) each spread
+    run was, whether spreading paid, and how close the custom loop came to `model.fit`.
+    """
+    speed_up = table["speed-up"]
+    runs = []
+    for row in spreads:
+        if speed_up[row] >= FASTER:
+            pace = f"faster than {baseline}"
+        elif speed_up[row] > 1 / FASTER:
+            pace = f"about as fast as {baseline}"
+        else:
+            pace = f"slower than {baseline}"
+        efficiency = table.loc[row, "efficiency"]
+        runs.append(
+            f"{row} ran {pace} ({speed_up[row]:.2f}x, a scaling efficiency of {efficiency:.0%})"
+        )
+    best = max(spreads, key=lambda row: speed_up[row])
+    if speed_up[best] >= FASTER:
+        verdict = (
+            f"Here, spreading the training paid: {best} processed {speed_up[best]:.2f} times "
+            f"the images per second of {baseline}."
+        )
+    elif speed_up[best] > 1 / FASTER:
+        verdict = "Here, spreading the training gained nothing."
     else:
-        verdict = f"slower ({speed_up:.2f}x): the replicas' coordination cost more than it gave"
+        verdict = (
+            "Here, spreading the training only cost time: coordinating the replicas took more "
+            "than they gave."
+        )
     loop = table.loc[baseline, "images/s"] / table.loc[fit, "images/s"]
     return (
-        f"On {replicas} replicas, {spread} ran {verdict}; a scaling efficiency of "
-        f"{table.loc[spread, 'efficiency']:.0%}. On one process, this page's training loop "
-        f"processed {loop:.0%} of the images per second of Keras's `model.fit` on the same "
-        "training."
+        f"On {_replicas_in_words(table, spreads)}, {_and(runs)}. {verdict} On one process, "
+        f"this page's training loop processed {loop:.0%} of the images per second of Keras's "
+        "`model.fit` on the same training."
     )
+
+
+def step_times(
+    table: pd.DataFrame, baseline: str, spread: str, batch_size: int, params: int
+) -> str:
+    """How long a training step took on `baseline` and on `spread`, from their throughput.
+
+    A step is a global batch of `batch_size` images, at the end of which the replicas of
+    `spread` all-reduce one gradient per parameter (`params`); validation and start-up are
+    averaged in, as in the throughput.
+    """
+    rate = table["images/s"]
+    one, spread_ms = (1000 * batch_size / rate[row] for row in (baseline, spread))
+    said = (
+        f"Here a step of {batch_size} images took {one:.1f} ms on {baseline} and "
+        f"{spread_ms:.1f} ms on {spread}, whose replicas all-reduced {params:,} gradients at "
+        "the end of every step"
+    )
+    if spread_ms >= FASTER * one:
+        return f"{said}: {spread_ms - one:.1f} ms more per step than one process took."
+    if spread_ms > one / FASTER:
+        return f"{said}: about as long as one process took."
+    return f"{said}: {one - spread_ms:.1f} ms less per step than one process took."
+
+
+def replica_agreement(runs: Mapping[str, TrainingRecord | TrainResult]) -> str:
+    """What the SHA-256 of every replica's trained weights show, for each labelled run.
+
+    Checked: within each run, every replica holds the same weights (else
+    `conclusions.ClaimError`, with each run's hashes). Chosen: whether the runs agree with
+    each other.
+    """
+    within = conclusions.checked(
+        "Within each run, every replica holds the same weights, to the last bit.",
+        all(len(set(run.replica_weights)) == 1 for run in runs.values()),
+        **{label: [digest[:12] for digest in run.replica_weights] for label, run in runs.items()},
+    )
+    groups: dict[str, list[str]] = {}
+    for label, run in runs.items():
+        groups.setdefault(run.replica_weights[0], []).append(label)
+    if len(groups) == 1:
+        return f"{within} Across runs they agree too: {_and(list(runs))} end with the same weights."
+    if len(groups) == len(runs):
+        across = f"Across runs, all {len(runs)} end with different weights"
+    else:
+        sets = "; ".join(_and(labels) for labels in groups.values())
+        across = f"Across runs they end with {len(groups)} different sets of weights ({sets})"
+    batch = next(iter(runs.values())).config.batch_size
+    return (
+        f"{within} {across}: the replicas add the same gradients in another order (one "
+        f"replica adds those of {batch} images at once, two add two halves and then the two "
+        "sums), and floating-point addition rounds differently in each order."
+    )
+
+
+def _replicas_in_words(table: pd.DataFrame, rows: Sequence[str]) -> str:
+    """ "2 replicas" if `rows` all have 2 replicas, else "2 and 4 replicas"."""
+    counts = sorted({int(table.loc[row, "replicas"]) for row in rows})
+    return f"{_and([str(count) for count in counts])} replicas"
+
+
+def _and(items: Sequence[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 # Batch and learning rate --------------------------------------------------------------------
