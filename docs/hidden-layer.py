@@ -27,10 +27,11 @@ listing = program("hidden_layer")
 # rather than from raw pixels. Without a non-linear activation the two layers would collapse
 # into a single linear map, and nothing would be gained.
 #
-# In Keras it is one more `Dense` line in the stack, between the input and the output:
+# In Keras it is one more `Dense` line in the stack, between the input and the output
+# (the data prepared as on the previous page):
 
 # %% tags=["remove-input"]
-show(listing.model)
+show(f"{listing.data}\n\n{listing.model}")
 
 # %%
 model = build_model("hidden_layer")

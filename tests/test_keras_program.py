@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
+from listing_runner import run_listing
 
 from mnist_book import data
 from mnist_book._keras import keras
@@ -76,47 +74,8 @@ def test_a_layer_argument_the_listing_omits_is_caught() -> None:
 
 def test_the_convnet_program_trains_saves_loads_and_reads_a_digit(tmp_path: Path) -> None:
     """The whole program, in a fresh interpreter that cannot import mnist_book, on a slice."""
-    (x_train, y_train), (x_test, y_test) = data.load_mnist()
-    np.savez(
-        tmp_path / "slice.npz",
-        x_train=x_train[:600],
-        y_train=y_train[:600],
-        x_test=x_test[:200],
-        y_test=y_test[:200],
-    )
-    keras.utils.save_img(tmp_path / "my_digit.png", 255 - x_test[0][..., None], scale=False)
-    (tmp_path / "program.py").write_text(program("convnet", use=True).source)
-    output = run_listing(tmp_path)
+    output = run_listing(tmp_path, program("convnet", use=True).source)
     assert "Test accuracy:" in output
+    _, (_, y_test) = data.load_mnist()
     assert f"I read a {y_test[0]}" in output
     assert (tmp_path / "convnet.keras").is_file()
-
-
-RUNNER = textwrap.dedent(
-    """
-    import sys
-    sys.modules["mnist_book"] = None  # the listing must need Keras and NumPy alone
-    import keras
-    import numpy as np
-
-    arrays = np.load("slice.npz")
-    keras.datasets.mnist.load_data = lambda: (
-        (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
-    )
-    exec(compile(open("program.py").read(), "program.py", "exec"))
-    """
-)
-
-
-def run_listing(directory: Path) -> str:
-    """Run ``program.py`` in `directory` in a fresh interpreter, MNIST from ``slice.npz``."""
-    (directory / "runner.py").write_text(RUNNER)
-    finished = subprocess.run(
-        [sys.executable, "runner.py"],
-        cwd=directory,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert finished.returncode == 0, finished.stderr[-3000:]
-    return finished.stdout
