@@ -198,10 +198,10 @@ def step_times(
         "the end of every step"
     )
     if spread_ms >= FASTER * one:
-        return f"{said}: {spread_ms - one:.1f} ms more per step than one process took."
+        return f"{said}: {spread_ms - one:.1f} ms more per step."
     if spread_ms > one / FASTER:
-        return f"{said}: about as long as one process took."
-    return f"{said}: {one - spread_ms:.1f} ms less per step than one process took."
+        return f"{said}: about as long."
+    return f"{said}: {one - spread_ms:.1f} ms less per step."
 
 
 def replica_agreement(runs: Mapping[str, TrainingRecord | TrainResult]) -> str:
