@@ -46,7 +46,7 @@ def test_small_training_beats_chance_by_far(quiet_train):
 
 
 def test_second_identical_training_is_a_cache_load(quiet_train, monkeypatch):
-    first, _ = quiet_train()
+    first, trained_lines = quiet_train()
 
     def no_training(*args, **kwargs):
         raise AssertionError("retrained although the cache holds this training")
@@ -56,12 +56,31 @@ def test_second_identical_training_is_a_cache_load(quiet_train, monkeypatch):
     assert second.from_cache
     assert second.test_accuracy == first.test_accuracy
     assert second.history == first.history
-    # Named by what sets SMALL apart from single_layer's recipe (TrainingRecord.label).
+    # Outside a build, the load is said first, named by what sets SMALL apart from
+    # single_layer's recipe (TrainingRecord.label); then the training's own lines again.
     said = "Loaded single_layer (2 epochs, batch 64, the first 3,000 training images) from the"
     assert said + " cache" in lines[0]
-    assert lines[1].startswith("Epoch  2/2: loss")
+    assert lines[1:] == trained_lines
     for saved, loaded in zip(first.model.get_weights(), second.model.get_weights(), strict=True):
         np.testing.assert_array_equal(saved, loaded)
+
+
+def test_a_page_shows_the_training_whether_it_ran_or_came_from_the_cache(
+    quiet_train, tmp_path, monkeypatch
+):
+    """Under a build (a run log), a cache load says nothing of the cache: the page shows the
+    training's header, epoch lines and test result, as when it trained; the run log has it."""
+    log_path = tmp_path / "runs.jsonl"
+    monkeypatch.setenv(RUN_LOG_ENV, str(log_path))
+    _, trained = quiet_train()
+    second, loaded = quiet_train()
+    assert second.from_cache
+    assert loaded == trained
+    assert trained[0] == "Training single_layer (7,850 parameters) for 2 epochs."
+    assert [line[:10] for line in trained[1:]] == ["Epoch  1/2", "Epoch  2/2", "Test accur"]
+    assert not [line for line in loaded if "cache" in line.lower()]
+    kinds = [event.kind for event in run_log.read(log_path)[0]]
+    assert kinds[-2:] == [run_log.LOADED, run_log.RESULT]
 
 
 def test_another_config_is_a_cache_miss(quiet_train):
@@ -244,7 +263,8 @@ def test_trainings_take_turns_on_one_machine(quiet_train, isolated_cache):
 
 
 def test_the_same_training_under_way_elsewhere_is_waited_for(isolated_cache, tmp_path, monkeypatch):
-    """Two pages asking for one model: the second waits, and its run log says so."""
+    """Two pages asking for one model: the second waits, and its run log says so; the page
+    (which a reader sees) does not, and shows the training as if it had trained it."""
     log_path = tmp_path / "runs.jsonl"
     monkeypatch.setenv(RUN_LOG_ENV, str(log_path))
     lines: list[str] = []
@@ -257,11 +277,27 @@ def test_the_same_training_under_way_elsewhere_is_waited_for(isolated_cache, tmp
         )
         worker.start()
         time.sleep(3)
-        assert lines == ["Waiting for another process that trains single_layer the same way."]
         assert [event.kind for event in run_log.read(log_path)[0]] == [run_log.WAITING]
+        assert lines == []
         assert not results
     worker.join(timeout=120)
     assert results and results[0].test_accuracy > 0.5
+    assert lines[0] == "Training single_layer (7,850 parameters) for 2 epochs."
+    assert not [line for line in lines if "Waiting" in line]
+
+
+def test_a_wait_is_said_outside_a_build(isolated_cache, monkeypatch):
+    """On the command line (no run log), whoever waits is told why."""
+    monkeypatch.delenv(RUN_LOG_ENV, raising=False)
+    lines: list[str] = []
+    (isolated_cache / "models").mkdir()
+    entry = model_cache.entry("single_layer", cache_key("single_layer", SMALL))
+    with filelock.FileLock(f"{entry}.lock"):
+        worker = threading.Thread(target=lambda: train("single_layer", SMALL, log=lines.append))
+        worker.start()
+        time.sleep(3)
+        assert lines == ["Waiting for another process that trains single_layer the same way."]
+    worker.join(timeout=120)
 
 
 def test_a_long_training_prints_about_twenty_epoch_lines_with_the_first_and_last():

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,12 +96,30 @@ class Event:
             ) from None
 
 
+def followed() -> bool:
+    """Whether a run log is configured: a site build follows this process's events."""
+    return bool(os.environ.get(RUN_LOG_ENV))
+
+
 def record(event: Event) -> None:
     """Append `event` to the run log, if one is configured."""
     path = os.environ.get(RUN_LOG_ENV)
     if path:
         with open(path, "a", encoding="utf-8") as stream:
             stream.write(json.dumps(event.to_json()) + "\n")
+
+
+def tell(event: Event, line: str, log: Callable[[str], None]) -> None:
+    """Record what the machinery did (`event`); say `line` through `log` unless `followed`.
+
+    For a wait or a cache load, which concern whoever runs the code, not what it teaches:
+    under a site build the build's log says it (`mnist_book.site.progress` words the
+    event) and the page does not; on the command line or in a reader's own notebook, `log`
+    says `line`.
+    """
+    record(event)
+    if not followed():
+        log(line)
 
 
 def warn(message: str, stacklevel: int = 2) -> None:
@@ -110,7 +129,7 @@ def warn(message: str, stacklevel: int = 2) -> None:
     says it in its log, and the page, which is for readers, does not show it. Elsewhere (a
     reader's notebook, a script, a test) it is a `UserWarning` from the caller of the caller.
     """
-    if os.environ.get(RUN_LOG_ENV):
+    if followed():
         record(Event(WARNING, "", message=message))
     else:
         warnings.warn(message, stacklevel=stacklevel + 1)

@@ -134,7 +134,10 @@ def train(
 
     Prints a line per epoch through `log` (about 20 of a longer training: `epoch_shown`).
     With `use_cache`, a previous identical training is loaded from the model cache instead
-    of retraining; an unreadable cache entry is discarded with a warning and retrained.
+    of retraining, and says the lines that training said (`training_lines`): a page reads
+    the same either way. An unreadable cache entry is discarded with a warning and retrained.
+    Waits for another training, and the load itself, concern whoever runs the code:
+    `mnist_book.run_log.tell` keeps them off a page that a site build executes.
     """
     config = config or recipe(name)
     if not use_cache:
@@ -168,11 +171,42 @@ def report(
 
 
 def announce_loaded(result: TrainResult, log: Callable[[str], None]) -> None:
-    """Say (through `log` and the run log) that `result` came from the model cache."""
-    run_log.record(Event(run_log.LOADED, result.name))
-    log(f"Loaded {result.record.label} from the cache (trained in {result.train_seconds:.1f} s).")
-    epochs = result.config.epochs
-    log(epoch_line(epochs - 1, epochs, result.history))
+    """Say the lines of `result`'s training again, which came from the model cache.
+
+    That it was loaded is machinery: the run log records it, and `log` says it only outside
+    a site build (`mnist_book.run_log.tell`). The page shows the training as it happened.
+    """
+    loaded = (
+        f"Loaded {result.record.label} from the cache; "
+        f"its training took {result.train_seconds:.1f} s:"
+    )
+    run_log.tell(Event(run_log.LOADED, result.name), loaded, log)
+    for line in training_lines(result.record):
+        log(line)
+
+
+def training_lines(record: TrainingRecord) -> list[str]:
+    """What the training of `record` said before its test result: its header, its epochs.
+
+    The epoch lines are those `epoch_shown`, from the record's history, seconds included.
+    """
+    where = record.distribution.description if record.distribution else ""
+    epochs = record.config.epochs
+    return [
+        training_header(record.name, epochs, record.params, where),
+        *(
+            epoch_line(epoch, epochs, record.history)
+            for epoch in range(epochs)
+            if epoch_shown(epoch, epochs)
+        ),
+    ]
+
+
+def training_header(name: str, epochs: int, params: int, where: str = "") -> str:
+    """`Training convnet (93,322 parameters) for 15 epochs.` (on `where`, if given)."""
+    on = f" on {where}" if where else ""
+    length = f"{epochs} epoch{'s' if epochs > 1 else ''}"
+    return f"Training {name}{on} ({params:,} parameters) for {length}."
 
 
 def cached_record(name: str, config: TrainConfig | None = None) -> TrainingRecord | None:
@@ -220,21 +254,22 @@ def load_entry(entry: Path, name: str, config: TrainConfig) -> TrainResult | Non
 
 
 def _waiting(name: str, message: str, log: Callable[[str], None]) -> Callable[[], None]:
-    """What a training of `name` does when it must wait: say `message`, and log the wait.
+    """What a training of `name` does when it must wait: record the wait, tell `message`.
 
-    A `run_log.WAITING` event tells the site build's watchdog the cell is not stuck.
+    A `run_log.WAITING` event tells the site build's watchdog the cell is not stuck, and
+    the build's log says the wait; `message` goes through `log` only outside a build
+    (`mnist_book.run_log.tell`): a page's reader does not see the build's waits.
     """
 
     def waiting() -> None:
-        log(message)
-        run_log.record(Event(run_log.WAITING, name))
+        run_log.tell(Event(run_log.WAITING, name), message, log)
 
     return waiting
 
 
 @contextmanager
 def training_turn(name: str, log: Callable[[str], None] = print) -> Iterator[None]:
-    """Hold this machine's turn to train `name`, waiting (and saying so) for another training.
+    """Hold this machine's turn to train `name`, waiting for another training (see `_waiting`).
 
     Trainings take turns through a lock in the model cache: two at once would each run at
     half speed on a small machine, and their training times would mean nothing.
@@ -250,9 +285,7 @@ def announce_training(
     name: str, config: TrainConfig, log: Callable[[str], None], where: str = ""
 ) -> None:
     """Say that `name` starts training (on `where`, if given), and record it in the run log."""
-    epochs = f"{config.epochs} epoch{'s' if config.epochs > 1 else ''}"
-    on = f" on {where}" if where else ""
-    log(f"Training {name}{on} ({build_model(name).count_params():,} parameters) for {epochs}.")
+    log(training_header(name, config.epochs, build_model(name).count_params(), where))
     run_log.record(Event(run_log.TRAINING, name, epochs=config.epochs, distribution=where or None))
 
 
