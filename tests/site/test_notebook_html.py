@@ -71,6 +71,38 @@ def test_empty_collapse_handles_are_dropped(tmp_path):
     assert cleaned.count(wrapper) == html.count(wrapper) == 3
 
 
+def test_cell_tags_are_not_shown_as_text(tmp_path):
+    """`exclusive` (for the build) and `remove-input` (for the renderer) are not the reader's:
+    no tag is text on the page; the cell keeps its code, its output and its celltag_ class."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "timed = measure()",
+            id="x",
+            metadata={"tags": ["exclusive", "slow"]},
+            outputs=[nbformat.v4.new_output("stream", name="stdout", text="measured\n")],
+        ),
+        nbformat.v4.new_code_cell(
+            "say_the_sentence()",
+            id="s",
+            metadata={"tags": ["remove-input"]},
+            outputs=[nbformat.v4.new_output("stream", name="stdout", text="A sentence.\n")],
+        ),
+    ]
+    path = tmp_path / "tagged.ipynb"
+    nbformat.write(notebook, path)
+    html = nb2html(str(path), remove_tag_config={"remove_input_tags": ["remove-input"]})
+    assert ">exclusive<" in html  # what mkdocs-jupyter shows
+    cleaned = notebook_html.clean_notebook_html(html)
+    text = re.sub(r"<[^>]*>", " ", cleaned)  # what a reader reads: no tags, no attributes
+    for tag in ("exclusive", "slow", "remove-input"):
+        assert tag not in text, tag
+    assert "celltoolbar" not in cleaned
+    assert "celltag_exclusive" in cleaned and "celltag_remove-input" in cleaned
+    assert "measure" in text and "measured" in text
+    assert "say_the_sentence" not in text and "A sentence." in text
+
+
 def test_html_without_a_notebook_is_unchanged():
     assert notebook_html.clean_notebook_html("<p>plain</p>") == "<p>plain</p>"
 

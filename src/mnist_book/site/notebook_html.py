@@ -6,7 +6,8 @@ CDN), and wraps each code cell in its own copy widget with a second copy of the 
 `clean_notebook_html` keeps the notebook and drops all of that: code cells take
 mkdocs-material's own markup (`<div class="highlight"><pre><code>`), so they get the theme's
 highlighting, light and dark, and its copy button, and `docs/stylesheets/notebook.css` lays
-out the cells in a few rules. The site has no mathematics to typeset and no Mermaid diagrams
+out the cells in a few rules. A cell's tags, which mkdocs-jupyter shows as text above its code,
+are dropped. The site has no mathematics to typeset and no Mermaid diagrams
 in notebooks; `strip_mathjax_loader` removes the loader from finished pages.
 """
 
@@ -24,6 +25,12 @@ _CODE_CELL_INPUT = re.compile(
 _STYLE = re.compile(r"<style[^>]*>(?P<css>.*?)</style>\s*", re.S)
 _STYLER_ID = re.compile(r' id="(?P<id>T_[0-9a-f]+_(?:row|level)\w*)"')
 _EMPTY_COLLAPSER = re.compile(r'<div class="jp-Collapser[^"]*">\s*</div>\s*')
+_CELL_TAG_TOOLBAR = re.compile(
+    r'<div class="celltoolbar">\s*'
+    r'(?:<div class="button_container tags_button_container">\s*<span class="tag-container">\s*'
+    r'<span class="cell-tag">[^<]*</span>\s*</span>\s*</div>\s*)*'
+    r"</div>\s*"
+)
 _MATHJAX_LOADER = re.compile(r"<script data-mkdocs-jupyter-mathjax=.*?</script>\s*", re.S)
 
 
@@ -47,6 +54,9 @@ def clean_notebook_html(html: str) -> str:
     body = _STYLER_ID.sub(lambda match: match[0] if match["id"] in styled else "", body)
     # JupyterLab's collapse handles: empty, and hidden by notebook.css (3 KB on a long page).
     body = _EMPTY_COLLAPSER.sub("", body)
+    # A cell's tags are for the build (`exclusive`) and the renderer (`remove-input`), not the
+    # reader: mkdocs-jupyter writes them as text above the cell's code. Its celltag_ classes stay.
+    body = _CELL_TAG_TOOLBAR.sub("", body)
     # Keyboard users tab to links and scrollable outputs, not to every cell's source.
     body = body.replace('class="jp-Cell-inputWrapper" tabindex="0"', 'class="jp-Cell-inputWrapper"')
     # Notebook headings' "¶" links: as Material's own, so search leaves them out.
