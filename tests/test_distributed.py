@@ -421,9 +421,13 @@ def test_the_pages_words_on_speed_come_from_its_own_figures():
     faster = summary(1980.0, 1200.0)
     assert "2 devices ran faster than one process (1.98x, a scaling efficiency of 99%)" in faster
     assert "paid: 2 devices processed 1.98 times the images per second of one process" in faster
-    assert "processed 95% of the images per second of Keras's `model.fit`" in summary(
+    assert "loop was about as fast as Keras's `model.fit` (0.95x) on the same" in summary(
         fit=1000 / 0.95
     )
+    assert "loop was faster than Keras's `model.fit` (1.14x its images per second)" in summary(
+        fit=1000 / 1.14
+    )
+    assert "loop was slower than Keras's `model.fit` (0.50x its" in summary(fit=2000.0)
 
 
 def test_the_pages_words_on_accuracy_come_from_its_own_figures():

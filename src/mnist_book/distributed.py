@@ -174,10 +174,15 @@ def scaling_summary(table: pd.DataFrame, baseline: str, spreads: Sequence[str], 
             "than they gave."
         )
     loop = table.loc[baseline, "images/s"] / table.loc[fit, "images/s"]
+    if loop >= FASTER:
+        against_fit = f"was faster than Keras's `model.fit` ({loop:.2f}x its images per second)"
+    elif loop > 1 / FASTER:
+        against_fit = f"was about as fast as Keras's `model.fit` ({loop:.2f}x)"
+    else:
+        against_fit = f"was slower than Keras's `model.fit` ({loop:.2f}x its images per second)"
     return (
         f"On {_replicas_in_words(table, spreads)}, {_and(runs)}. {verdict} On one process, "
-        f"this page's training loop processed {loop:.0%} of the images per second of Keras's "
-        "`model.fit` on the same training."
+        f"this page's training loop {against_fit} on the same training."
     )
 
 
