@@ -129,10 +129,13 @@ def train(
     *,
     use_cache: bool = True,
     log: Callable[[str], None] = print,
+    verbose: bool = True,
 ) -> TrainResult:
     """Train model `name` (with the site's recipe unless `config` is given) and evaluate it.
 
-    Prints a line per epoch through `log` (about 20 of a longer training: `epoch_shown`).
+    Prints a line per epoch through `log` (about 20 of a longer training: `epoch_shown`);
+    with `verbose` False, nothing, as Keras's ``fit(verbose=0)`` (for a page that compares
+    models trained on the pages before it).
     With `use_cache`, a previous identical training is loaded from the model cache instead
     of retraining, and says the lines that training said (`training_lines`): a page reads
     the same either way. An unreadable cache entry is discarded with a warning and retrained.
@@ -140,6 +143,8 @@ def train(
     `mnist_book.run_log.tell` keeps them off a page that a site build executes.
     """
     config = config or recipe(name)
+    if not verbose:
+        log = _say_nothing
     if not use_cache:
         result = _train_and_evaluate(name, config, log, key=None)
     else:
@@ -155,6 +160,10 @@ def train(
                 announce_loaded(result, log)
     report(result.record, log)
     return result
+
+
+def _say_nothing(line: str) -> None:
+    """The `log` of a training that is not `verbose`."""
 
 
 def report(
@@ -203,10 +212,10 @@ def training_lines(record: TrainingRecord) -> list[str]:
 
 
 def training_header(name: str, epochs: int, params: int, where: str = "") -> str:
-    """`Training convnet (93,322 parameters) for 15 epochs.` (on `where`, if given)."""
+    """`Training convnet (34,826 parameters) for 15 epochs.` (on `where`, if given)."""
     on = f" on {where}" if where else ""
     length = f"{epochs} epoch{'s' if epochs > 1 else ''}"
-    return f"Training {name}{on} ({params:,} parameters) for {length}."
+    return f"Training {name} ({params:,} parameters){on} for {length}."
 
 
 def cached_record(name: str, config: TrainConfig | None = None) -> TrainingRecord | None:
