@@ -103,7 +103,9 @@ result = train("convnet")
 plotting.training_curves(result.history, title="convnet")
 
 # %% tags=["remove-input"]
-Markdown(conclusions.learning_curves(result.history, dropout=True))
+Markdown(
+    conclusions.learning_curves(result.history, result.config, dropout=True)
+)
 
 # %% [markdown]
 # ## On the test set

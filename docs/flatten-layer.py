@@ -89,7 +89,7 @@ plotting.training_curves(
 )
 
 # %% tags=["remove-input"]
-Markdown(conclusions.learning_curves(result.history))
+Markdown(conclusions.learning_curves(result.history, result.config))
 
 # %%
 scores = result.evaluate(x_test, y_test)

@@ -60,7 +60,7 @@ result = train("hidden_layer")
 plotting.training_curves(result.history, title="hidden_layer")
 
 # %% tags=["remove-input"]
-Markdown(conclusions.learning_curves(result.history))
+Markdown(conclusions.learning_curves(result.history, result.config))
 
 # %% [markdown]
 # ## On the test set

@@ -97,7 +97,7 @@ step = inspection.gradient_step(
 inspection_plots.gradient_step_plot(step)
 
 # %% tags=["remove-input"]
-conclusions.gradient_step(step)
+Markdown(conclusions.gradient_step(step))
 
 # %% [markdown]
 # ## Training
@@ -122,7 +122,7 @@ plotting.training_curves(result.history, title="single_layer")
 
 # %% tags=["remove-input"]
 Markdown(
-    conclusions.learning_curves(result.history)
+    conclusions.learning_curves(result.history, result.config)
     + " With 7,850 weights the model is too small to memorise 54,000 digits: what"
     " limits it is what one layer can express."
 )

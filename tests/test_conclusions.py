@@ -15,7 +15,11 @@ from mnist_book.conclusions import (
     learning_curves,
     per_digit_change,
 )
+from mnist_book.config import TrainConfig
 from mnist_book.evaluation import Evaluation
+
+SPLIT_6000 = TrainConfig(validation_split=0.1)  # 6,000 of MNIST's 60,000 images validate
+SPLIT_600 = TrainConfig(validation_split=0.1, train_size=6_000)  # 600 validate
 
 
 def _evaluation(labels: np.ndarray, wrong: np.ndarray) -> Evaluation:
@@ -66,20 +70,27 @@ def _history(accuracy, validation, loss, val_loss) -> dict[str, list[float]]:
 
 def test_validation_above_training_is_explained_by_dropout_or_by_keras_averaging() -> None:
     above = _history([0.90, 0.92, 0.925], [0.93, 0.935, 0.936], [0.4, 0.3, 0.29], [0.3, 0.28, 0.27])
-    plain = learning_curves(above)
+    plain = learning_curves(above, config=SPLIT_6000)
     assert "above training accuracy in every epoch" in plain and "average over its batches" in plain
-    assert "dropout" in learning_curves(above, dropout=True)
+    assert "dropout" in learning_curves(above, config=SPLIT_6000, dropout=True)
     below = _history([0.95, 0.98, 0.995], [0.95, 0.96, 0.962], [0.2, 0.1, 0.02], [0.2, 0.18, 0.25])
-    said = learning_curves(below)
+    said = learning_curves(below, config=SPLIT_6000)
     assert "above validation" in said and "memorise" in said and "above training" not in said
 
 
 def test_levelled_off_or_still_rising_follows_the_last_third() -> None:
-    flat = [0.90, 0.92, 0.94, 0.95, 0.951, 0.950, 0.951, 0.951, 0.9515]
+    flat = [0.90, 0.92, 0.94, 0.95, 0.951, 0.950, 0.951, 0.951, 0.9535]
     rising = [0.9] * 6 + [0.93, 0.95, 0.97]
     common = {"accuracy": [0.9] * 9, "loss": [0.3] * 9, "val_loss": [0.3] * 9}
-    assert "levelled off" in learning_curves({**common, "val_accuracy": flat})
-    assert "still rising" in learning_curves({**common, "val_accuracy": rising})
+    flat_curves = {**common, "val_accuracy": flat}
+    assert "levelled off" in learning_curves(flat_curves, config=SPLIT_6000)
+    assert "within the noise" in learning_curves(flat_curves, config=SPLIT_6000)
+    rising_curves = {**common, "val_accuracy": rising}
+    assert "still rising" in learning_curves(rising_curves, config=SPLIT_6000)
+    # One point more over the last third: beyond the noise on 6,000 images, not on 600.
+    one_point = {**common, "val_accuracy": [0.9] * 5 + [0.95, 0.95, 0.955, 0.96]}
+    assert "still rising" in learning_curves(one_point, config=SPLIT_6000)
+    assert "levelled off" in learning_curves(one_point, config=SPLIT_600)
 
 
 def test_per_digit_change_says_which_digits_got_worse() -> None:

@@ -16,6 +16,7 @@ Nothing here imports Keras: the arguments are numbers, NumPy arrays and
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from mnist_book.config import TrainConfig
 from mnist_book.evaluation import Evaluation
 
 if TYPE_CHECKING:  # Keras takes seconds to import: conclusions read numbers
@@ -31,9 +33,6 @@ if TYPE_CHECKING:  # Keras takes seconds to import: conclusions read numbers
 
 CHANCE_LEVEL = 0.05
 """A difference is called real when chance alone would give one as large less often than this."""
-
-LEVELLED_OFF = 0.002
-"""Validation accuracy moving less than this (0.2 points) over a training's last third is flat."""
 
 
 class ClaimError(AssertionError):
@@ -157,43 +156,57 @@ def _cap(text: str) -> str:
 # One training's curves --------------------------------------------------------------------------
 
 
-def learning_curves(history: Mapping[str, Sequence[float]], *, dropout: bool = False) -> str:
+def learning_curves(
+    history: Mapping[str, Sequence[float]], config: TrainConfig, *, dropout: bool = False
+) -> str:
     """What a training's curves show: whether it levelled off, and validation against training.
 
     `history` holds one value per epoch of ``accuracy``, ``val_accuracy``, ``loss`` and
-    ``val_loss`` (a training record's history). `dropout`: the model has a Dropout layer,
-    which is active while training and off while validating.
+    ``val_loss`` (a training record's history) of a training with `config`, whose held-out
+    images measure validation. `dropout`: the model has a Dropout layer, active while
+    training and off while validating.
     """
+    validation_images = config.training_images() - config.fitted_images()
     accuracy = np.asarray(history["accuracy"], dtype=float)
     validation = np.asarray(history["val_accuracy"], dtype=float)
     loss = np.asarray(history["loss"], dtype=float)
     val_loss = np.asarray(history["val_loss"], dtype=float)
     return " ".join(
-        [
-            _levelling(validation),
+        part
+        for part in (
+            _levelling(validation, validation_images),
             _validation_against_training(accuracy, validation, dropout),
             _memorising(loss, val_loss),
-        ]
-    ).strip()
+        )
+        if part
+    )
 
 
-def _levelling(validation: np.ndarray) -> str:
+def _levelling(validation: np.ndarray, images: int) -> str:
+    """Whether validation accuracy still moved, over the last third, by more than its noise.
+
+    The noise is two standard errors of an accuracy measured on `images` images.
+    """
     epochs = len(validation)
     start = epochs - max(1, epochs // 3)
     moved = validation[-1] - validation[start - 1] if start >= 1 else 0.0
+    noise = 2 * math.sqrt(validation[-1] * (1 - validation[-1]) / images)
     span = f"over the last {epochs - start} of {epochs} epochs"
-    if abs(moved) < LEVELLED_OFF:
+    if abs(moved) <= noise:
         return (
-            f"Validation accuracy has levelled off: it moved by {moved * 100:+.2f} points {span}."
+            f"Validation accuracy has levelled off: {span} it moved by {moved * 100:+.2f} "
+            f"points, within the noise of a measure on {images:,} images "
+            f"(±{noise * 100:.2f})."
         )
     if moved > 0:
         return (
-            f"Validation accuracy is still rising at the end ({moved * 100:+.2f} points {span}): "
-            "more epochs could still help."
+            f"Validation accuracy is still rising at the end ({moved * 100:+.2f} points {span}, "
+            f"more than the ±{noise * 100:.2f} of noise on {images:,} images): more epochs "
+            "could still help."
         )
     return (
-        f"Validation accuracy fell by {-moved * 100:.2f} points {span}: the later epochs did "
-        "not help it."
+        f"Validation accuracy fell by {-moved * 100:.2f} points {span}, more than the "
+        f"±{noise * 100:.2f} of noise on {images:,} images: the later epochs did not help it."
     )
 
 
@@ -415,7 +428,7 @@ def ladder_steps(evaluations: Mapping[str, Evaluation]) -> str:
     """
     labels = list(evaluations)
     lines = []
-    for before, after in zip(labels, labels[1:], strict=False):
+    for before, after in itertools.pairwise(labels):
         change = ErrorChange.between(evaluations[before], evaluations[after])
         if not change.real:
             verdict = f"within chance ({_odds(change.p_value)}): no real difference"
@@ -430,7 +443,7 @@ def ladder_steps(evaluations: Mapping[str, Evaluation]) -> str:
     return "\n".join(lines)
 
 
-# What the networks learned -------------------------------------------------------------------------
+# What the networks learned ----------------------------------------------------------------------
 
 
 def weight_templates(templates: np.ndarray, ink_share: np.ndarray) -> str:
