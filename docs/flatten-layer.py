@@ -62,9 +62,9 @@ Markdown(
 # %% [markdown]
 # ## A learning-rate schedule
 #
-# On the previous page the validation loss started rising after a few epochs while the
-# training loss kept falling: with a constant learning rate, Adam keeps taking steps of the
-# same size and the weights keep moving, partly fitting noise in the training images. A
+# With a constant learning rate, Adam keeps taking steps of the same size to the very last
+# batch, and the weights keep moving, partly fitting noise in the training images (compare
+# the validation loss with the training loss on the previous page's curves). A
 # **learning-rate schedule** shrinks the steps as training goes on. Cosine decay starts at
 # Adam's default rate and lowers it smoothly to zero by the last batch, so training first
 # explores, then settles.
