@@ -87,7 +87,7 @@ Markdown(
         all(share > 0.5 for share in zeros.values()),
         **zeros,
     )
-    + f" The output layer weighs the {inspection.last_layer_reads(convnet):,}"
+    + f" The output layer weighs the {convnet.layers[-1].kernel.shape[0]:,}"
     " values left after flattening (dropout changes nothing outside training)"
     " into ten probabilities."
 )
