@@ -20,7 +20,7 @@ from mnist_book import (
 from mnist_book.conclusions import ErrorChange
 from mnist_book.keras_program import program, show
 from mnist_book.models import build_model, layer_table
-from mnist_book.training import train
+from mnist_book.training import train, trained
 
 (x_train, y_train), (x_test, y_test) = data.load_mnist()
 listing = program("convnet", use=True)
@@ -116,10 +116,10 @@ show(listing.evaluate)
 # %%
 scores = result.evaluate(x_test, y_test)
 dense_errors = {
-    name: train(name).evaluate(x_test, y_test).misclassified.size
+    name: trained(name).evaluate(x_test, y_test).misclassified.size
     for name in ["single_layer", "hidden_layer", "flatten"]
 }
-hidden_scores = train("hidden_layer").evaluate(x_test, y_test)
+hidden_scores = trained("hidden_layer").evaluate(x_test, y_test)
 
 # %% tags=["remove-input"]
 Markdown(

@@ -13,12 +13,12 @@ from IPython.display import Markdown
 
 from mnist_book import conclusions, data, evaluation, plotting
 from mnist_book.models import MODEL_NAMES
-from mnist_book.training import train
+from mnist_book.training import trained
 
 (x_train, y_train), (x_test, y_test) = data.load_mnist()
 
 # %%
-results = {name: train(name) for name in MODEL_NAMES}
+results = {name: trained(name) for name in MODEL_NAMES}
 scores = {
     name: result.evaluate(x_test, y_test) for name, result in results.items()
 }

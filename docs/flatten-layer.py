@@ -14,7 +14,7 @@ from mnist_book import conclusions, data, plotting
 from mnist_book.conclusions import ErrorChange
 from mnist_book.keras_program import program, show
 from mnist_book.models import build_model, layer_table, prepare_images
-from mnist_book.training import train
+from mnist_book.training import train, trained
 
 (x_train, y_train), (x_test, y_test) = data.load_mnist()
 listing = program("flatten")
@@ -93,7 +93,7 @@ Markdown(conclusions.learning_curves(result.history, result.config))
 
 # %%
 scores = result.evaluate(x_test, y_test)
-constant = train("hidden_layer")
+constant = trained("hidden_layer")
 constant_scores = constant.evaluate(x_test, y_test)
 
 # %% tags=["remove-input"]

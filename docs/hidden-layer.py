@@ -13,7 +13,7 @@ from mnist_book import conclusions, data, evaluation, plotting
 from mnist_book.conclusions import ErrorChange
 from mnist_book.keras_program import program, show
 from mnist_book.models import build_model, layer_table
-from mnist_book.training import train
+from mnist_book.training import train, trained
 
 (x_train, y_train), (x_test, y_test) = data.load_mnist()
 listing = program("hidden_layer")
@@ -86,11 +86,10 @@ plotting.confusion_heatmap(scores.confusion, title="hidden_layer: test set")
 # %% [markdown]
 # ## What the hidden layer bought
 #
-# The single-layer model from the previous page, loaded from the cache rather than retrained,
-# side by side with this one:
+# The single-layer model from the previous page, side by side with this one:
 
 # %%
-single = train("single_layer")
+single = trained("single_layer")
 single_scores = single.evaluate(x_test, y_test)
 
 # %%

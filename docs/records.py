@@ -20,7 +20,7 @@ from mnist_book.models import (
     build_model,
     distortion,
 )
-from mnist_book.training import load_cached, train
+from mnist_book.training import train, trained
 
 (x_train, y_train), (x_test, y_test) = data.load_mnist()
 
@@ -80,7 +80,7 @@ plotting.sample_grid(
 # to itself.
 
 # %% tags=["exclusive"]
-baseline = train("convnet")
+baseline = trained("convnet")
 augmented = train("convnet_augmented")
 
 # %% [markdown]
@@ -246,7 +246,7 @@ Markdown(
 # other hardware, so only their errors are drawn.
 
 # %%
-dense = {name: load_cached(name) or train(name) for name in MODEL_NAMES[:3]}
+dense = {name: trained(name) for name in MODEL_NAMES[:3]}
 site = dense | ladder
 plotting.error_vs_minutes(
     [*site, chosen],

@@ -17,13 +17,13 @@ from IPython.display import Markdown
 from mnist_book import conclusions, data, inspection, inspection_plots
 from mnist_book.evaluation import predict_proba
 from mnist_book.models import prepare_images
-from mnist_book.training import train
+from mnist_book.training import trained
 
 _, (x_test, y_test) = data.load_mnist()
 images = prepare_images("convnet", x_test)
 
 # %%
-result = train("convnet")
+result = trained("convnet")
 convnet = result.model
 scores = result.evaluate(x_test, y_test)
 
@@ -101,7 +101,7 @@ Markdown(
 # weights reward ink, red ones penalise it.
 
 # %%
-single = train("single_layer").model
+single = trained("single_layer").model
 templates = inspection.weight_templates(single)
 inspection_plots.weight_templates_plot(templates)
 

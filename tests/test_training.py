@@ -420,3 +420,14 @@ def test_augmented_training_is_deterministic_for_a_seed(quiet_train):
     second, _ = quiet_train("convnet_augmented", config, use_cache=False)
     assert first.history["loss"] == second.history["loss"]
     np.testing.assert_array_equal(first.model.get_weights()[0], second.model.get_weights()[0])
+
+
+def test_trained_loads_another_pages_model_silently_or_trains_it(monkeypatch, capsys):
+    loaded = object()
+    monkeypatch.setattr(training, "load_cached", lambda name: loaded)
+    monkeypatch.setattr(training, "train", lambda name: pytest.fail("must not train"))
+    assert training.trained("convnet") is loaded
+    assert capsys.readouterr().out == ""
+    monkeypatch.setattr(training, "load_cached", lambda name: None)
+    monkeypatch.setattr(training, "train", lambda name: f"trained {name}")
+    assert training.trained("convnet") == "trained convnet"

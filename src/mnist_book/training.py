@@ -247,6 +247,15 @@ def load_cached(
         return load_entry(entry, name, config)
 
 
+def trained(name: str) -> TrainResult:
+    """The site's training of `name`, for a page that uses a model another page teaches.
+
+    Loaded from the model cache without a word (the page that trains it shows its training),
+    or, if that page has not run yet, trained here with the recipe, saying so as `train` does.
+    """
+    return load_cached(name) or train(name)
+
+
 def cache_entry(name: str, config: TrainConfig) -> Path:
     """The model-cache entry of training `name` with `config` by `train`."""
     return model_cache.entry(name, cache_key(name, config))
