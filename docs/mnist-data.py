@@ -18,6 +18,7 @@
 # returns NumPy arrays exactly as `keras.datasets.mnist.load_data()` would.
 
 # %%
+import pandas as pd
 from IPython.display import Markdown
 
 from mnist_book import conclusions, data, plotting
@@ -68,8 +69,9 @@ Markdown(
 # Each pixel is an unsigned 8-bit integer: 0 is the blank background, 255 full ink:
 
 # %%
-stats = data.pixel_statistics(x_train)
-stats
+stats = data.pixel_statistics(x_train).to_frame()
+counts = pd.IndexSlice[["pixels", "min", "max"], :]
+stats.style.format("{:.3f}").format("{:,.0f}", subset=counts)
 
 # %% tags=["remove-input"]
 blank = (x_train == 0).mean(axis=(1, 2))
