@@ -91,6 +91,12 @@ plotting.training_curves(
 # %% tags=["remove-input"]
 Markdown(conclusions.learning_curves(result.history, result.config))
 
+# %% [markdown]
+# On the test set, evaluated as before:
+
+# %% tags=["remove-input"]
+show(listing.evaluate)
+
 # %%
 scores = result.evaluate(x_test, y_test)
 constant = trained("hidden_layer")
