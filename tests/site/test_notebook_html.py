@@ -62,6 +62,33 @@ def test_code_cells_take_the_themes_code_block_markup(tmp_path):
     assert "<h1" in cleaned and "<em>prose</em>" in cleaned and ">hi\n</pre>" in cleaned
 
 
+def test_code_in_markdown_outputs_is_a_code_block_too(tmp_path):
+    """A page's Keras listing (Markdown output) reads as the code cells do, in its own box."""
+    notebook = nbformat.v4.new_notebook()
+    listing = "```python\nmodel = keras.Sequential()\n```"
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("```python\nx = 1\n```", id="m"),
+        nbformat.v4.new_code_cell(
+            "listing()",
+            id="c",
+            outputs=[
+                nbformat.v4.new_output(
+                    "execute_result", data={"text/markdown": listing}, execution_count=1
+                )
+            ],
+        ),
+    ]
+    path = tmp_path / "listing.ipynb"
+    nbformat.write(notebook, path)
+    html = nb2html(str(path))
+    assert re.search(r'<div class="highlight"><pre>(?!<code>)', html)  # what there was to fix
+    cleaned = notebook_html.clean_notebook_html(html)
+    blocks = re.findall(r'<div class="highlight"><pre>(.*?)</pre></div>', cleaned, re.S)
+    assert len(blocks) == 3  # the markdown cell's, the code cell's, the output's
+    assert all(block.startswith("<code>") and block.endswith("</code>") for block in blocks)
+    assert "Sequential" in blocks[2]
+
+
 def test_empty_collapse_handles_are_dropped(tmp_path):
     html = rendered(tmp_path)
     assert "jp-Collapser" in html  # what there was to drop

@@ -22,6 +22,9 @@ _CODE_CELL_INPUT = re.compile(
     r'<div class="clipboard-copy-txt"[^>]*>.*?</div>',
     re.S,
 )
+_BARE_CODE_BLOCK = re.compile(
+    r'<div class="highlight"><pre>(?!<code>)(?P<code>.*?)</pre></div>', re.S
+)
 _STYLE = re.compile(r"<style[^>]*>(?P<css>.*?)</style>\s*", re.S)
 _STYLER_ID = re.compile(r' id="(?P<id>T_[0-9a-f]+_(?:row|level)\w*)"')
 _EMPTY_COLLAPSER = re.compile(r'<div class="jp-Collapser[^"]*">\s*</div>\s*')
@@ -45,6 +48,12 @@ def clean_notebook_html(html: str) -> str:
         return html
     body = html[start:]
     body = _CODE_CELL_INPUT.sub(
+        lambda match: f'<div class="highlight"><pre><code>{match["code"]}</code></pre></div>',
+        body,
+    )
+    # Code in Markdown (a cell's, or an output's such as a page's Keras listing) comes as a
+    # bare <pre>: given <code>, it is the theme's code block too, scrolling in its own box.
+    body = _BARE_CODE_BLOCK.sub(
         lambda match: f'<div class="highlight"><pre><code>{match["code"]}</code></pre></div>',
         body,
     )
