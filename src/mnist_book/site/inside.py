@@ -8,7 +8,8 @@ one, the evidence maps. For the convnet also its map: the PCA map of its penulti
 features on the 10,000 test digits (`mnist_book.inspection.fit_feature_map`), with their
 labels and the convnet's readings, as one binary file of arrays (`pack`), and the MNIST test
 images file itself, for the nearest neighbours. The manifest's ``inside`` entry describes all
-of it, shapes and names included, so the browser code holds none of them.
+of it, shapes and names included, and the colours the chapter on what the networks learned
+paints signed values in (`colours`), so the browser code holds none of them.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.colors import to_hex
 
-from mnist_book import data, export, inspection, models, paths, records, training
+from mnist_book import data, export, inspection, inspection_plots, models, paths, records, training
 from mnist_book.cache_identity import code_fingerprint
 from mnist_book.config import recipe
+from mnist_book.figure_style import DARK, LIGHT
 from mnist_book.results import TrainingRecord
 
 INSPECTED = "convnet"
@@ -93,8 +96,29 @@ def page_assets(
         "models": entries,
         "occlusion": dict(OCCLUSION),
         "map": map_entry,
+        "colours": colours(),
     }
     return manifest, files
+
+
+def colours() -> dict[str, dict[str, Any]]:
+    """The chapter's colours for signed values, by theme (``light``, ``dark``), for the views.
+
+    ``signed`` lists the colours of `inspection_plots.diverging_colormap`, low to high, as
+    ``#rrggbb``: a value *v* on a scale from -*limit* to *limit* takes the one at
+    ``floor((v / limit + 1) / 2 * len(signed))``, the last from *limit* up, as matplotlib
+    looks it up; ``outline`` is the colour the chapter outlines a digit's strokes in, where
+    its ink reaches ``outline_level``.
+    """
+    themed = {}
+    for theme in (LIGHT, DARK):
+        colormap = inspection_plots.diverging_colormap(theme.name)
+        themed[theme.name] = {
+            "signed": [to_hex(colour) for colour in colormap(np.arange(colormap.N))],
+            "outline": to_hex(inspection_plots.outline_color(theme)),
+            "outline_level": inspection_plots.OUTLINE_LEVEL,
+        }
+    return themed
 
 
 def describe(model: Any) -> dict[str, Any]:
