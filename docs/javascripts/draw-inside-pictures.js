@@ -1,11 +1,9 @@
 // The pictures of the draw page's look-inside views (draw-inside.js), as pure functions of
-// numbers: a layer's maps side by side, the evidence or occlusion over the drawing, the
-// nearest points of the map. No state, no page: each paints the canvas it is given.
+// numbers: a layer's maps side by side, a map of signed values over the drawing (evidence,
+// occlusion) with its colour bar, the nearest points of the map. No state, no page: each
+// paints what it is given.
 
 import { SIZE } from "./draw-input.js";
-
-const FOR = [33, 102, 172]; // blue: counted for the digit
-const AGAINST = [230, 97, 1]; // orange: counted against it
 
 export function sum(values) {
   let total = 0;
@@ -19,40 +17,84 @@ export function argmax(values) {
   return best;
 }
 
-// The drawing in grey with `values` (SIZE x SIZE, signed) over it: blue for, orange against.
-export function paintOverlay(canvas, input, values, largest) {
+// One theme of the manifest's `inside.colours` (the chapter's, from inspection_plots), ready
+// to paint: `signed`, the colour map from low to high, as [r, g, b]; `outline` as CSS text.
+export function palette({ signed, outline, outline_level: level }) {
+  const rgb = signed.map((hex) => [1, 3, 5].map((at) => parseInt(hex.slice(at, at + 2), 16)));
+  return { signed: rgb, outline, level };
+}
+
+// The colour of `value` on the fixed scale from -limit to limit, looked up as matplotlib does.
+export function signedColour(colours, value, limit) {
+  const count = colours.signed.length;
+  const share = limit > 0 ? (value / limit + 1) / 2 : 0.5;
+  const at = Math.floor(Math.min(1, Math.max(0, share)) * count);
+  return colours.signed[Math.min(count - 1, at)];
+}
+
+// A grid of `rows` x `columns` signed values as squares over the SIZE x SIZE drawing, on the
+// scale from -limit to limit: the cell centred on input pixel (start + r * step,
+// start + c * step) colours the step x step pixels nearest that centre; pixels that no cell
+// covers take the colour of zero. One canvas pixel per input pixel: CSS enlarges it.
+export function paintCells(canvas, grid, [rows, columns], { start, step }, limit, colours) {
+  const cellOf = (pixel, cells) => {
+    const cell = Math.round((pixel - start) / step);
+    const offset = pixel - (start + cell * step);
+    return cell >= 0 && cell < cells && offset >= -step / 2 && offset < step / 2 ? cell : -1;
+  };
   const context = canvas.getContext("2d");
   const image = context.createImageData(SIZE, SIZE);
-  const pixels = image.data;
-  for (let i = 0; i < SIZE * SIZE; i++) {
-    const ink = 40 + 90 * input[i];
-    const share = largest > 0 ? Math.min(1, Math.abs(values[i]) / largest) : 0;
-    const colour = values[i] >= 0 ? FOR : AGAINST;
-    for (let c = 0; c < 3; c++) pixels[4 * i + c] = ink * (1 - share) + colour[c] * share;
-    pixels[4 * i + 3] = 255;
+  for (let y = 0; y < SIZE; y++) {
+    const row = cellOf(y, rows);
+    for (let x = 0; x < SIZE; x++) {
+      const column = cellOf(x, columns);
+      const value = row < 0 || column < 0 ? 0 : grid[row * columns + column];
+      const at = 4 * (y * SIZE + x);
+      image.data.set(signedColour(colours, value, limit), at);
+      image.data[at + 3] = 255;
+    }
   }
   context.putImageData(image, 0, 0);
 }
 
-// A grid of `rows` x `columns` values (cells centred at start + i * step input pixels),
-// spread over the SIZE x SIZE input by bilinear interpolation between the cells' centres.
-export function spread(grid, rows, columns, start, step) {
-  const values = new Float32Array(SIZE * SIZE);
-  const place = (pixel, cells) => {
-    const at = Math.min(cells - 1, Math.max(0, (pixel - start) / step));
-    const low = Math.min(cells - 1, Math.floor(at));
-    return [low, Math.min(cells - 1, low + 1), at - low];
-  };
-  for (let y = 0; y < SIZE; y++) {
-    const [r0, r1, fr] = place(y, rows);
-    for (let x = 0; x < SIZE; x++) {
-      const [c0, c1, fc] = place(x, columns);
-      const top = grid[r0 * columns + c0] * (1 - fc) + grid[r0 * columns + c1] * fc;
-      const bottom = grid[r1 * columns + c0] * (1 - fc) + grid[r1 * columns + c1] * fc;
-      values[y * SIZE + x] = top * (1 - fr) + bottom * fr;
+// The outline of the drawing's strokes, the sides between pixels whose ink reaches `level`
+// and the others, as an SVG path in input pixels (0 to SIZE), straight runs joined.
+export function outlinePath(input, level) {
+  const inked = (y, x) => y >= 0 && y < SIZE && x >= 0 && x < SIZE && input[y * SIZE + x] >= level;
+  const runs = [];
+  for (let line = 0; line <= SIZE; line++) {
+    let across = -1; // where the current run along the line between rows line-1 and line began
+    let down = -1; // the same between columns line-1 and line
+    for (let at = 0; at <= SIZE; at++) {
+      const sideAcross = at < SIZE && inked(line - 1, at) !== inked(line, at);
+      if (sideAcross && across < 0) across = at;
+      if (!sideAcross && across >= 0) {
+        runs.push(`M${across} ${line}H${at}`);
+        across = -1;
+      }
+      const sideDown = at < SIZE && inked(at, line - 1) !== inked(at, line);
+      if (sideDown && down < 0) down = at;
+      if (!sideDown && down >= 0) {
+        runs.push(`M${line} ${down}V${at}`);
+        down = -1;
+      }
     }
   }
-  return values;
+  return runs.join("");
+}
+
+// A colour bar: `canvas` becomes one pixel high, one pixel per colour, from low to high.
+export function paintScale(canvas, colours) {
+  const count = colours.signed.length;
+  canvas.width = count;
+  canvas.height = 1;
+  const context = canvas.getContext("2d");
+  const image = context.createImageData(count, 1);
+  colours.signed.forEach((colour, i) => {
+    image.data.set(colour, 4 * i);
+    image.data[4 * i + 3] = 255;
+  });
+  context.putImageData(image, 0, 0);
 }
 
 // The indices of the `k` points nearest `point`, nearest first; `points` holds one point of

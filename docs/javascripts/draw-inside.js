@@ -5,8 +5,9 @@
 // link to the build's manifest (models.json), whose `inside` entry describes everything here:
 // each model's reading export (an ONNX file whose one run gives every layer's output, the
 // prediction and the evidence maps), the occlusion patch, and the convnet's map of the test
-// digits. Nothing loads until the board has read a drawing (its runtime is then loaded: this
-// module imports the same one); each file's failure is told in its own view only.
+// digits, and the chapter's colours for signed values (in the page's light or dark scheme).
+// Nothing loads until the board has read a drawing (its runtime is then loaded: this module
+// imports the same one); each file's failure is told in its own view only.
 //
 // After each reading the element dispatches `mnist-book-inside:read`, whose detail holds the
 // model's name, the input, every output (typed arrays, by name), the session's milliseconds
@@ -18,9 +19,11 @@ import {
   argmax,
   mapsCanvasSize,
   nearestPoints,
+  outlinePath,
+  paintCells,
   paintMaps,
-  paintOverlay,
-  spread,
+  paintScale,
+  palette,
   sum,
 } from "./draw-inside-pictures.js";
 import { SIZE } from "./draw-input.js";
@@ -38,6 +41,7 @@ const PALETTE = [
   "#9c755f",
   "#79706e",
 ]; // one colour per digit (Tableau 10), on the map's own light background
+const SVG = "http://www.w3.org/2000/svg";
 const mounted = new WeakSet();
 
 function times(shape) {
@@ -47,6 +51,56 @@ function times(shape) {
 // A canvas of `width` x `height` pixels, shown as an image with `label` for screen readers.
 function picture(width, height, label, className = "mnist-book-inside__picture") {
   return element("canvas", { class: className, width, height, role: "img", "aria-label": label });
+}
+
+// A map of signed values over the drawing: its canvas (SIZE x SIZE, enlarged by CSS) under
+// an SVG outline of the drawing's strokes (a line on a halo of the page's background).
+function signedPicture(label) {
+  const canvas = picture(SIZE, SIZE, label, "mnist-book-inside__cells");
+  const paths = [0, 1].map(() => document.createElementNS(SVG, "path"));
+  const outline = document.createElementNS(SVG, "svg");
+  for (const [name, value] of Object.entries({
+    class: "mnist-book-inside__outline",
+    viewBox: `0 0 ${SIZE} ${SIZE}`,
+    "aria-hidden": "true",
+  })) {
+    outline.setAttribute(name, value);
+  }
+  outline.append(...paths);
+  const box = element("div", { class: "mnist-book-inside__signed" }, canvas, outline);
+  return { box, canvas, paths };
+}
+
+// Paint `grid` (cells of `geometry`, see paintCells) on `shown` from -limit to limit, with
+// the outline of `input`'s strokes over it.
+function paintSigned(shown, input, grid, shape, geometry, limit, colours) {
+  paintCells(shown.canvas, grid, shape, geometry, limit, colours);
+  const strokes = outlinePath(input, colours.level);
+  for (const path of shown.paths) path.setAttribute("d", strokes);
+  shown.paths[1].setAttribute("stroke", colours.outline);
+}
+
+// A colour bar with three ticks under it (low, zero, high) and a sentence saying what it is.
+function colourScale() {
+  const bar = element("canvas", { class: "mnist-book-inside__colourbar", "aria-hidden": "true" });
+  const ticks = [0, 1, 2].map(() => element("span"));
+  const caption = element("p", { class: "mnist-book-inside__summary" });
+  const node = element(
+    "div",
+    { class: "mnist-book-inside__scale" },
+    bar,
+    element("div", { class: "mnist-book-inside__ticks", "aria-hidden": "true" }, ...ticks),
+    caption,
+  );
+  return { node, bar, ticks, caption };
+}
+
+function showScale(scale, colours, labels, text) {
+  paintScale(scale.bar, colours);
+  scale.ticks.forEach((tick, index) => {
+    tick.textContent = labels[index];
+  });
+  scale.caption.textContent = text;
 }
 
 // What a layer's output says, in a sentence (its picture's description too).
@@ -85,6 +139,14 @@ class Inside {
     this.pending = false;
     this.busy = false;
     this.timer = null;
+    this.palettes = {};
+  }
+
+  // The chapter's colours for signed values, in the page's scheme (Material's "slate": dark).
+  colours() {
+    const theme = document.body.dataset.mdColorScheme === "slate" ? "dark" : "light";
+    this.palettes[theme] ??= palette(this.manifest.inside.colours[theme]);
+    return this.palettes[theme];
   }
 
   async start() {
@@ -107,6 +169,12 @@ class Inside {
       if (this.input) this.load(); // the files load once the reader has drawn
       if (this.loaded) this.request();
     });
+    // The reader switches the scheme: paint the views again in its colours.
+    const scheme = new MutationObserver(() => {
+      if (!this.root.isConnected) scheme.disconnect();
+      else if (this.loaded && this.input) this.request();
+    });
+    scheme.observe(document.body, { attributes: true, attributeFilter: ["data-md-color-scheme"] });
   }
 
   url(file) {
@@ -394,26 +462,24 @@ class Inside {
       this.evidenceNodes = [];
       const grid = element("div", { class: "mnist-book-inside__digits" });
       for (let digit = 0; digit < 10; digit++) {
-        const canvas = picture(SIZE, SIZE, `Evidence for ${digit}`);
+        const shown = signedPicture(`Evidence for ${digit}`);
         const caption = element("figcaption");
-        grid.append(element("figure", {}, canvas, caption));
-        this.evidenceNodes.push({ canvas, caption });
+        grid.append(element("figure", {}, shown.box, caption));
+        this.evidenceNodes.push({ shown, caption });
       }
+      this.evidenceScale = colourScale();
       this.evidenceText = element("p", { class: "mnist-book-inside__summary" });
-      view.replaceChildren(grid, this.evidenceText);
+      view.replaceChildren(grid, this.evidenceScale.node, this.evidenceText);
     }
+    const colours = this.colours();
     const logits = [];
     for (let digit = 0; digit < 10; digit++) {
       const grid = maps.subarray(digit * cell, (digit + 1) * cell);
       const total = sum(grid);
       logits.push(total + evidence.bias[digit]);
-      const { canvas, caption } = this.evidenceNodes[digit];
-      paintOverlay(
-        canvas,
-        input,
-        spread(grid, rows, columns, evidence.start, evidence.step),
-        largest,
-      );
+      const { shown, caption } = this.evidenceNodes[digit];
+      paintSigned(shown, input, grid, [rows, columns], evidence, largest, colours);
+      const canvas = shown.canvas;
       caption.textContent = `${digit}: ${logits[digit].toFixed(1)}`;
       const where = argmax(grid);
       const row = Math.floor(where / columns) + 1;
@@ -429,10 +495,20 @@ class Inside {
     const topSum = logits[top] - evidence.bias[top];
     const bias = evidence.bias[top].toFixed(3);
     const reads = evidence.reads ?? "the input";
+    const limit = largest.toFixed(2);
+    showScale(
+      this.evidenceScale,
+      colours,
+      [`−${limit}`, "0", `+${limit}`],
+      `Each square's part of the digit's logit, on one scale for the ten maps, up to this ` +
+        `drawing's largest part (±${limit}): blue counted for the digit, red against. ` +
+        "The grey line outlines your strokes.",
+    );
+    const square = evidence.step === 1 ? "pixel" : `${evidence.step}×${evidence.step} square`;
     this.evidenceText.textContent =
       `Logit of ${top} = ${topSum.toFixed(3)} (its map's sum) + ${bias} (bias) = ` +
-      `${logits[top].toFixed(3)}. Blue counted for the digit, orange against; ` +
-      `each map is ${rows}×${columns} places of ${reads}, spread over the drawing.`;
+      `${logits[top].toFixed(3)}. Each map has ${rows}×${columns} places of ${reads}, ` +
+      `each drawn as the ${square} around the centre of the part of the drawing it sees.`;
     this.logits = logits;
   }
 
@@ -617,7 +693,8 @@ class Inside {
     if (this.input !== input || this.models[this.chosen] !== model) return;
     const entry = model.entry;
     const { patch, stride } = this.manifest.inside.occlusion;
-    const places = [];
+    const places = []; // row by row: `steps` rows of `steps` places
+    const steps = Math.floor((SIZE - patch) / stride) + 1;
     for (let top = 0; top + patch <= SIZE; top += stride) {
       for (let left = 0; left + patch <= SIZE; left += stride) places.push([top, left]);
     }
@@ -640,40 +717,49 @@ class Inside {
     const original = outputs[entry.prediction];
     const digit = argmax(original);
     const drops = places.map((_, k) => original[digit] - scores[k * 10 + digit]);
-    const covered = new Float32Array(SIZE * SIZE),
-      total = new Float32Array(SIZE * SIZE);
-    places.forEach(([top, left], k) => {
-      for (let y = top; y < top + patch; y++) {
-        for (let x = left; x < left + patch; x++) {
-          covered[y * SIZE + x] += 1;
-          total[y * SIZE + x] += drops[k];
-        }
-      }
-    });
-    const values = total.map((value, i) => (covered[i] ? value / covered[i] : 0));
     const worst = argmax(drops);
     const [top, left] = places[worst];
     const view = this.views.occlusion;
     if (view.dataset.model !== entry.name) {
       view.dataset.model = entry.name;
-      this.occlusionCanvas = picture(SIZE, SIZE, "Occlusion map");
+      this.occlusionShown = signedPicture("Occlusion map");
+      this.occlusionScale = colourScale();
       this.occlusionText = element("p", { class: "mnist-book-inside__summary" });
       view.replaceChildren(
-        element("div", { class: "mnist-book-inside__occluded" }, this.occlusionCanvas),
+        element(
+          "div",
+          { class: "mnist-book-inside__occluded" },
+          this.occlusionShown.box,
+          this.occlusionScale.node,
+        ),
         this.occlusionText,
       );
     }
-    let largest = 0;
-    for (const value of values) largest = Math.max(largest, Math.abs(value));
-    paintOverlay(this.occlusionCanvas, input, values, largest);
+    // A fixed scale, the whole range a score can drop or rise: the same drop is the same
+    // colour for every drawing, however large the largest drop of this one.
+    const colours = this.colours();
+    const centres = { start: (patch - 1) / 2, step: stride };
+    paintSigned(this.occlusionShown, input, drops, [steps, steps], centres, 1, colours);
+    const softmax = entry.activation === "softmax";
+    showScale(
+      this.occlusionScale,
+      colours,
+      softmax ? ["−100", "0", "+100"] : ["−1", "0", "+1"],
+      `How much hiding the patch centred on each square lowers the ` +
+        (softmax
+          ? `probability of ${digit}, in percentage points from −100 to +100`
+          : `score of ${digit}, from −1 to +1`) +
+        ", on the same scale for every drawing: blue lowers it, red raises it. " +
+        "The grey line outlines your strokes.",
+    );
     const after = original[digit] - drops[worst];
     const [before, hidden] = [original[digit], after].map((v) => scoreText(entry.activation, v));
     this.occlusionText.textContent =
       `${places.length} copies of the drawing, each with a ${patch}×${patch} patch hidden, ` +
-      `in one run (${ms.toFixed(1)} ms). Hiding rows ${top + 1}–${top + patch}, columns ` +
-      `${left + 1}–${left + patch} costs ${digit} the most: ${before} → ${hidden}. ` +
-      "Blue: hiding it lowers the digit's score; orange: raises it.";
-    this.occlusionCanvas.setAttribute(
+      `in one run (${ms.toFixed(1)} ms); each square is drawn at the centre of its patch. ` +
+      `Hiding rows ${top + 1}–${top + patch}, columns ${left + 1}–${left + patch} costs ` +
+      `${digit} the most: ${before} → ${hidden}.`;
+    this.occlusionShown.canvas.setAttribute(
       "aria-label",
       `Occlusion map for ${digit}. ${this.occlusionText.textContent}`,
     );
