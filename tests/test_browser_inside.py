@@ -2,8 +2,9 @@
 
 Run with the rest of the browser suite (`make test-browser`, after `make site`): every layer
 the page shows is Keras's, the evidence maps add up to the logits, a test digit lands on the
-map where Python puts it, the occlusion view is Keras's on the same batch, a missing or
-damaged file fails only its own view, and the views fit a phone and pass axe.
+map where Python puts it, the occlusion view is Keras's on the same batch, the evidence and
+occlusion maps are large, crisp and in the chapter's colours (occlusion on one fixed scale),
+a missing or damaged file fails only its own view, and the views fit a phone and pass axe.
 """
 
 from __future__ import annotations
@@ -232,6 +233,154 @@ def test_occlusion_is_one_batched_run_that_keras_agrees_with(
     assert result["digit"] == digit
     drops = original[digit] - scores[:, digit]
     assert np.abs(np.array(result["drops"]) - drops).max() <= 1e-4
+
+
+MIN_SCALE = 4
+"""The fewest CSS pixels an evidence or occlusion map gives each of the drawing's 28x28 pixels."""
+
+CANVAS_PIXELS = """(selector) => Array.from(document.querySelectorAll(selector), (canvas) => {
+    const box = canvas.getBoundingClientRect();
+    return {
+        width: canvas.width, height: canvas.height, shown: [box.width, box.height],
+        rendering: getComputedStyle(canvas).imageRendering,
+        pixels: Array.from(canvas.getContext("2d")
+            .getImageData(0, 0, canvas.width, canvas.height).data),
+    };
+})"""
+"""Each canvas matching a selector: its size, its size on the page (CSS px), its CSS
+image-rendering and its pixels (RGBA, row by row)."""
+
+VIEWS = {
+    "desktop, light": {"color_scheme": "light"},
+    "phone, dark": {
+        "viewport": PHONE,
+        "is_mobile": True,
+        "has_touch": True,
+        "color_scheme": "dark",
+    },
+}
+"""Where the maps are looked at: the scheme decides the chapter's colour map (light or dark)."""
+
+
+def chapter_colour(values: Any, limit: float, scheme: str) -> Any:
+    """The chapter's colour (RGB, 0-255) of each of `values` on the scale -limit to limit."""
+    import numpy as np
+
+    from mnist_book.inspection_plots import diverging_colormap
+
+    colormap = diverging_colormap("dark" if scheme == "dark" else "light")
+    shares = np.asarray(values, dtype=float) / limit / 2 + 0.5
+    return colormap(shares, bytes=True)[..., :3].astype(int)
+
+
+def cell_pixels(canvas: dict[str, Any], rows: int, start: float, step: float) -> Any:
+    """The colour (RGB) of each cell of a rows x rows grid, at its centre's pixel."""
+    import numpy as np
+
+    image = np.array(canvas["pixels"]).reshape(canvas["height"], canvas["width"], 4)[..., :3]
+    centres = [int(np.floor(start + cell * step)) for cell in range(rows)]
+    return image[np.ix_(centres, centres)].astype(int)
+
+
+def assert_large_and_crisp(canvas: dict[str, Any]) -> None:
+    assert (canvas["width"], canvas["height"]) == (28, 28)
+    per_pixel = min(canvas["shown"]) / 28
+    assert per_pixel >= MIN_SCALE, f"{per_pixel:.1f} CSS px per pixel, fewer than {MIN_SCALE}"
+    assert canvas["rendering"] == "pixelated"
+
+
+@pytest.mark.parametrize("where", VIEWS)
+def test_evidence_maps_are_large_crisp_and_in_the_chapter_s_colours(
+    visit: Any, site_url: str, draw_manifest, mnist_test, where: str
+) -> None:
+    import numpy as np
+
+    images, _ = mnist_test
+    options = VIEWS[where]
+    page = open_board(visit, site_url, **options)
+    entry = next(e for e in draw_manifest["inside"]["models"] if e["evidence"])
+    evidence = entry["evidence"]
+    rows, columns = evidence["shape"][:2]
+    (reading,) = look(page, images[21:22], entry["name"])
+    maps = np.array(reading["outputs"][evidence["output"]]).reshape(10, rows, columns)
+    limit = float(np.abs(maps).max())
+    digits = page.evaluate(CANVAS_PIXELS, f"{INSIDE} .mnist-book-inside__evidence figure canvas")
+    assert len(digits) == 10
+    for digit, canvas in enumerate(digits):
+        assert_large_and_crisp(canvas)
+        shown = cell_pixels(canvas, rows, evidence["start"], evidence["step"])
+        expected = chapter_colour(maps[digit], limit, options["color_scheme"])
+        largest = np.abs(shown - expected).max()
+        assert largest <= 8, f"evidence for {digit}: {largest} from the chapter's colours"
+    # The colour bar is the whole colour map, and its ticks give the scale in numbers.
+    (bar,) = page.evaluate(
+        CANVAS_PIXELS, f"{INSIDE} .mnist-book-inside__evidence .mnist-book-inside__colourbar"
+    )
+    colours = np.array(bar["pixels"]).reshape(-1, 4)[:, :3]
+    every = chapter_colour(
+        np.linspace(-1, 1, len(colours), endpoint=False), 1.0, options["color_scheme"]
+    )
+    assert np.abs(colours - every).max() <= 1
+    ticks = page.locator(f"{INSIDE} .mnist-book-inside__evidence .mnist-book-inside__ticks span")
+    assert ticks.all_inner_texts() == [f"\N{MINUS SIGN}{limit:.2f}", "0", f"+{limit:.2f}"]
+
+
+def occlusion_drops(model: Any, images: Any, patch: int, stride: int) -> Any:
+    """Keras's largest drop in the read digit's probability over the patches, per image."""
+    import numpy as np
+
+    from mnist_book.models import prepare_images
+
+    prepared = prepare_images(model.name, images)
+    original = model.predict(prepared, verbose=0)
+    digits = original.argmax(axis=1)
+    largest = np.full(len(images), -np.inf)
+    for top in range(0, 28 - patch + 1, stride):
+        for left in range(0, 28 - patch + 1, stride):
+            hidden = prepared.copy()
+            hidden[:, top : top + patch, left : left + patch] = 0
+            scores = model.predict(hidden, verbose=0)[np.arange(len(images)), digits]
+            largest = np.maximum(largest, original[np.arange(len(images)), digits] - scores)
+    return largest
+
+
+def test_occlusion_colours_each_drop_on_one_fixed_scale(
+    visit: Any, site_url: str, draw_manifest, inside_models, mnist_test
+) -> None:
+    """Two drawings whose largest drops differ: each drop has the same colour in both."""
+    import numpy as np
+
+    images, _ = mnist_test
+    entry = draw_manifest["inside"]["models"][0]
+    patch, stride = (draw_manifest["inside"]["occlusion"][k] for k in ("patch", "stride"))
+    candidates = images[:200]
+    largest = occlusion_drops(inside_models[entry["name"]], candidates, patch, stride)
+    chosen = candidates[[int(largest.argmin()), int(largest.argmax())]]
+    page = open_board(visit, site_url)
+    results = []
+    for image in chosen:
+        page.evaluate(AWAIT_OCCLUSION)
+        look(page, [image], entry["name"])
+        result = page.evaluate("() => window.occluded")
+        canvas = page.evaluate(CANVAS_PIXELS, f"{INSIDE} .mnist-book-inside__occlusion canvas")[0]
+        assert_large_and_crisp(canvas)
+        steps = (28 - patch) // stride + 1
+        shown = cell_pixels(canvas, steps, (patch - 1) / 2, stride).reshape(-1, 3)
+        # Each patch's square: its drop on the fixed scale of a probability, -1 to 1.
+        assert [tuple(place) for place in result["places"]] == [
+            (top, left)
+            for top in range(0, steps * stride, stride)
+            for left in range(0, steps * stride, stride)
+        ]
+        expected = chapter_colour(result["drops"], 1.0, "light")
+        assert np.abs(shown - expected).max() <= 8
+        results.append(result)
+    small, large = (max(result["drops"]) for result in results)
+    assert large - small >= 0.3, "the two drawings' largest drops should differ"
+    ticks = page.locator(f"{INSIDE} .mnist-book-inside__occlusion .mnist-book-inside__ticks span")
+    assert ticks.all_inner_texts() == ["\N{MINUS SIGN}100", "0", "+100"]
+    caption = page.locator(f"{INSIDE} .mnist-book-inside__occlusion .mnist-book-inside__scale")
+    assert "percentage points" in caption.inner_text()
 
 
 def test_the_views_load_their_files_only_after_the_reader_draws(visit: Any, site_url: str):
