@@ -79,8 +79,10 @@ hidden_params = build_model("hidden_layer").count_params()
 ratio = model.count_params() / hidden_params
 Markdown(
     conclusions.checked(
-        f"**{model.count_params():,} parameters**, {ratio:.0%} of the hidden-layer "
-        f"network's {hidden_params:,}: a filter's weights are shared across the whole image.",
+        f"**{model.count_params():,} parameters**, {ratio:.0%} of the "
+        "hidden-layer "
+        f"network's {hidden_params:,}: a filter's weights are shared across "
+        "the whole image.",
         ratio < 1,
         convnet=model.count_params(),
         hidden_layer=hidden_params,

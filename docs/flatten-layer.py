@@ -50,8 +50,10 @@ same = np.array_equal(
 # %% tags=["remove-input"]
 Markdown(
     conclusions.checked(
-        f"Both have {model.count_params():,} parameters, and with the same weights they "
-        f"give identical outputs on all {len(x_test):,} test images: the same network.",
+        f"Both have {model.count_params():,} parameters, and with the same "
+        "weights they "
+        f"give identical outputs on all {len(x_test):,} test images: the same "
+        "network.",
         same and hidden.count_params() == model.count_params(),
         same_outputs=same,
         hidden_layer=hidden.count_params(),
@@ -105,9 +107,11 @@ constant_scores = constant.evaluate(x_test, y_test)
 # %% tags=["remove-input"]
 change = ErrorChange.between(constant_scores, scores)
 Markdown(
-    f"With the schedule, the network classifies **{scores.accuracy:.2%}** of the test "
+    f"With the schedule, the network classifies **{scores.accuracy:.2%}** of "
+    "the test "
     f"digits correctly after {result.config.epochs} epochs, against "
-    f"{constant_scores.accuracy:.2%} after {constant.config.epochs} epochs at a constant "
+    f"{constant_scores.accuracy:.2%} after {constant.config.epochs} epochs at "
+    "a constant "
     "learning rate on the previous page. "
     + conclusions.error_change(
         change,

@@ -40,8 +40,10 @@ layer_table(model)
 # %% tags=["remove-input"]
 single_params = build_model("single_layer").count_params()
 Markdown(
-    f"The hidden layer has 784 x 100 + 100 parameters and the output layer 100 x 10 + 10: "
-    f"**{model.count_params():,}**, {model.count_params() / single_params:.0f} times the "
+    "The hidden layer has 784 x 100 + 100 parameters and the output layer 100 "
+    "x 10 + 10: "
+    f"**{model.count_params():,}**, {model.count_params() / single_params:.0f} "
+    "times the "
     f"single layer's {single_params:,}."
 )
 

@@ -77,7 +77,8 @@ stats.style.format("{:.3f}").format("{:,.0f}", subset=counts)
 blank = (x_train == 0).mean(axis=(1, 2))
 Markdown(
     conclusions.checked(
-        f"Most of every image is background: {blank.mean():.0%} of the pixels on "
+        f"Most of every image is background: {blank.mean():.0%} of the pixels "
+        "on "
         f"average, and at least {blank.min():.0%} of any one image.",
         blank.min() > 0.5,
         least_background=blank.min(),

@@ -146,7 +146,9 @@ plotting.sample_grid(
 # %% tags=["remove-input"]
 deeper_listing = program("deeper_convnet")
 show(
-    f"{deeper_listing.model}\n\n{deeper_listing.compile}\n\n{deeper_listing.fit}"
+    ""
+    f"{deeper_listing.model}\n\n{deeper_listing.compile}\n\n"
+    f"{deeper_listing.fit}"
 )
 
 # %% tags=["remove-input"]
@@ -158,7 +160,8 @@ times = (
 Markdown(
     f"It has {times:.0f} times the convnet's parameters, learns from distorted "
     f"digits, and trains for {deeper.epochs} epochs, warming up to a learning "
-    f"rate of {deeper.learning_rate:g} (chosen, like the rest of its recipe, on "
+    f"rate of {deeper.learning_rate:g} (chosen, like the rest of its recipe, "
+    "on "
     "the validation digits)."
 )
 

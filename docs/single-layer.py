@@ -123,7 +123,8 @@ plotting.training_curves(result.history, title="single_layer")
 # %% tags=["remove-input"]
 Markdown(
     conclusions.learning_curves(result.history, result.config)
-    + " With 7,850 weights the model is too small to memorise 54,000 digits: what"
+    + " With 7,850 weights the model is too small to memorise 54,000 digits: "
+    "what"
     " limits it is what one layer can express."
 )
 

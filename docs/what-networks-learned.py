@@ -229,7 +229,8 @@ pd.DataFrame({"ε": epsilons, "accuracy": attacked}).style.format(
 own = float(np.mean(scores.predictions[:1000] == labels))
 Markdown(
     conclusions.checked(
-        "At ε = 0 nothing moves, and the accuracy is the convnet's own on these "
+        "At ε = 0 nothing moves, and the accuracy is the convnet's own on "
+        "these "
         f"digits ({own:.1%}).",
         abs(attacked[0] - own) < 1e-9,
         at_zero=attacked[0],
