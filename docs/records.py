@@ -13,7 +13,7 @@ from IPython.display import Markdown
 
 from mnist_book import conclusions, data, evaluation, plotting, records
 from mnist_book.config import TrainConfig, recipe
-from mnist_book.keras_program import program, show
+from mnist_book.keras_program import changes, program, show
 from mnist_book.models import (
     MODEL_NAMES,
     augmented_examples,
@@ -58,10 +58,14 @@ Markdown(
 # `RandomTranslation`, placed in front of the network, give it a new such variation of
 # every training digit in every epoch (`mnist_book.models.augmentation`). They are only
 # active while training: validation, test and the [draw page](draw.md) see the digits as
-# they are. In Keras they are the first layers of the model:
+# they are. In Keras they are the first layers of the model; against the convnet's
+# listing, these lines are new (`+`):
 
 # %% tags=["remove-input"]
-show(program("convnet_augmented").model)
+show(
+    changes(program("convnet").model, program("convnet_augmented").model),
+    "diff",
+)
 
 # %% [markdown]
 # Eight training digits, and the same digits as the network sees them once:
@@ -89,13 +93,9 @@ augmented = train("convnet_augmented")
 # A constant learning rate either moves too timidly at the start or jitters at the end.
 # Here it rises linearly from 0 to 0.003 over the first epoch (a **warm-up**, which keeps
 # the first large steps from wrecking the random initial weights) and then falls to 0
-# along a half cosine, so the last epochs settle into a minimum. In Keras, the schedule
-# replaces Adam's fixed learning rate:
+# along a half cosine, so the last epochs settle into a minimum:
 
-# %% tags=["remove-input"]
-show(program("convnet_bn").compile)
-
-# %% tags=["exclusive"]
+# %%
 cosine = TrainConfig(
     epochs=15,
     batch_size=128,
@@ -103,6 +103,20 @@ cosine = TrainConfig(
     schedule="cosine",
     warmup_epochs=1,
 )
+
+# %% [markdown]
+# In Keras, the schedule replaces Adam's fixed learning rate (`-` the line it replaces):
+
+# %% tags=["remove-input"]
+show(
+    changes(
+        program("convnet_augmented").compile,
+        program("convnet_augmented", cosine).compile,
+    ),
+    "diff",
+)
+
+# %% tags=["exclusive"]
 scheduled = train("convnet_augmented", cosine)
 
 # %% [markdown]
@@ -116,7 +130,10 @@ scheduled = train("convnet_augmented", cosine)
 # ReLU becomes a layer of its own after the normalisation:
 
 # %% tags=["remove-input"]
-show(program("convnet_bn").model)
+show(
+    changes(program("convnet_augmented").model, program("convnet_bn").model),
+    "diff",
+)
 
 # %% tags=["exclusive"]
 assert recipe("convnet_bn") == cosine
@@ -144,12 +161,7 @@ plotting.sample_grid(
 # followed by pooling, then a hidden `Dense(256)` layer and dropout before the output:
 
 # %% tags=["remove-input"]
-deeper_listing = program("deeper_convnet")
-show(
-    ""
-    f"{deeper_listing.model}\n\n{deeper_listing.compile}\n\n"
-    f"{deeper_listing.fit}"
-)
+show(program("deeper_convnet").model)
 
 # %% tags=["remove-input"]
 deeper = recipe("deeper_convnet")

@@ -12,7 +12,7 @@ from mnist_book import data
 from mnist_book._keras import keras
 from mnist_book.cache_identity import _without_layer_names
 from mnist_book.config import TrainConfig, recipe
-from mnist_book.keras_program import KerasProgram, layer_code, program
+from mnist_book.keras_program import KerasProgram, changes, layer_code, program
 from mnist_book.models import MODEL_NAMES, build_model
 
 
@@ -79,3 +79,11 @@ def test_the_convnet_program_trains_saves_loads_and_reads_a_digit(tmp_path: Path
     _, (_, y_test) = data.load_mnist()
     assert f"I read a {y_test[0]}" in output
     assert (tmp_path / "convnet.keras").is_file()
+
+
+def test_changes_show_what_a_step_adds_to_a_model() -> None:
+    shown = changes(program("convnet").model, program("convnet_augmented").model)
+    added = [line for line in shown.splitlines() if line.startswith("+")]
+    assert len(added) == 3 and all("Random" in line for line in added)
+    assert not [line for line in shown.splitlines() if line.startswith("-")]
+    assert shown.splitlines()[0] == "         keras.Input(shape=(28, 28, 1)),"

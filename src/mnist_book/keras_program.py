@@ -19,6 +19,7 @@ to, not exactly on, the page's numbers.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from dataclasses import dataclass, fields
 from typing import Any
@@ -92,9 +93,23 @@ def program(name: str, config: TrainConfig | None = None, *, use: bool = False) 
     )
 
 
-def show(code: str) -> Markdown:
-    """`code` as a Python listing in a page's cell output."""
-    return Markdown(f"```python\n{code.rstrip()}\n```")
+def show(code: str, language: str = "python") -> Markdown:
+    """`code` as a listing in a page's cell output (`language` names its highlighting)."""
+    return Markdown(f"```{language}\n{code.rstrip()}\n```")
+
+
+def changes(before: str, after: str, context: int = 1) -> str:
+    """What changed from the listing `before` to `after`, as a diff for `show(..., "diff")`.
+
+    Lines removed start with ``-``, lines added with ``+``, and `context` unchanged lines
+    stand around each change; a skipped stretch of unchanged lines is marked ``...``.
+    """
+    lines = difflib.unified_diff(
+        before.splitlines(), after.splitlines(), n=context, lineterm=""
+    )
+    body = [" ..." if line.startswith("@@") else line for line in lines]
+    body = [line for line in body if not line.startswith(("---", "+++"))]
+    return "\n".join(body[1:] if body[:1] == [" ..."] else body)
 
 
 def _data(shape: tuple[int, ...], model: keras.Model) -> str:
