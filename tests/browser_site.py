@@ -76,6 +76,63 @@ PAINT_AND_READ = (
 """Paints each image (28x28 grey levels, lists) on the board in turn; the board's readings."""
 
 
+UNREACHABLE = r"""(selector) => {
+    const article = document.querySelector("article");
+    const scrollable = (box) => ["auto", "scroll"].includes(getComputedStyle(box).overflowX);
+    const found = [];
+    for (const element of article.querySelectorAll(selector)) {
+        const right = element.getBoundingClientRect().left + element.scrollWidth;
+        let problem = null;
+        for (let box = element; box; box = box.parentElement) {
+            const edge = box.getBoundingClientRect().left + box.clientWidth;
+            if (right <= edge + 1) break;  // it fits this box
+            const overflow = getComputedStyle(box).overflowX;
+            if (scrollable(box) && box.scrollWidth >= box.clientWidth) {
+                problem = box.tabIndex >= 0 ? null : "scrolls in a box the keyboard cannot reach";
+                break;
+            }
+            if (["hidden", "clip"].includes(overflow)) { problem = "cut by its box"; break; }
+            if (box === article) { problem = "wider than the column"; break; }
+        }
+        const text = element.innerText.replace(/\s+/g, " ").trim();
+        if (problem) found.push(`${problem}: ${text.slice(0, 60)}`);
+    }
+    return found;
+}"""
+"""For each element of the article matching the selector whose content is wider than some
+box around it, how a reader misses the rest: cut off (overflow hidden), wider than the
+column, or scrolling in a box that a keyboard cannot focus. A box that scrolls, and can be
+focused, reaches its content."""
+
+BROKEN_WORDS = r"""() => {
+    const broken = [];
+    const lines = (node, start, end) => {
+        const range = document.createRange();
+        range.setStart(node, start);
+        range.setEnd(node, end);
+        const rects = [...range.getClientRects()].filter((rect) => rect.width > 0);
+        return {tops: new Set(rects.map((rect) => Math.round(rect.top))).size,
+                width: rects.reduce((sum, rect) => sum + rect.width, 0)};
+    };
+    // A word longer than half the column (a SHA-256) may break: no layout gives it a line.
+    const room = document.querySelector("article").clientWidth / 2;
+    for (const cell of document.querySelectorAll("article table :is(th, td)")) {
+        const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            // A name (code) is one word; in prose a line may break after a hyphen.
+            const words = node.parentElement.closest("code") ? /\S+/g : /[^\s-]+-?/g;
+            for (const word of node.data.matchAll(words)) {
+                const drawn = lines(node, word.index, word.index + word[0].length);
+                if (drawn.tops > 1 && drawn.width <= room) broken.push(word[0]);
+            }
+        }
+    }
+    return broken;
+}"""
+"""The words of the article's table cells drawn on two lines, but for those longer than half
+the column (a SHA-256)."""
+
+
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass

@@ -20,12 +20,14 @@ from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 import pytest
 from browser_site import (
     BOARD,
+    BROKEN_WORDS,
     CANVAS,
     DRAW,
     PAINT_AND_READ,
     PHONE,
     ROOT,
     SITE,
+    UNREACHABLE,
     model_card,
     open_board,
     write,
@@ -34,6 +36,10 @@ from browser_site import (
 pytestmark = pytest.mark.browser
 
 SEARCH_QUERY = "confusion matrix"
+DESKTOP = {"width": 1280, "height": 900}
+WIDTHS = {"desktop": {"viewport": DESKTOP}, "phone": {"viewport": PHONE, "is_mobile": True}}
+BUILD_LINES = re.compile(r"^(Waiting for another|Loaded .* from the cache)", re.M)
+"""What the build's machinery says (a wait for another training, a cache load): never a page's."""
 SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 PAGE_HTML_LIMIT = 100_000
 FIRST_VIEW_LIMIT = 1_000_000
@@ -336,6 +342,98 @@ def test_no_sideways_scrolling_on_a_phone(visit: Any, site_url: str, path: str) 
         "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
     )
     assert width <= client, f"{page_id(path)}: {width} px wide on a {client} px screen"
+
+
+def test_no_machinery_on_a_tutorial(visit: Any, site_url: str, tutorial_pages: set[str]) -> None:
+    """Neither a cell's tags (`exclusive`, `remove-input`: for the build and the renderer) nor
+    the build's waits and cache loads show on a page: the outputs are what the code prints."""
+    import nbformat
+
+    page = visit().context.new_page()
+    problems = []
+    for path in sorted(tutorial_pages):
+        stem = path.strip("/").split("/")[-1]
+        notebook = nbformat.read(SITE / stem / f"{stem}.ipynb", as_version=4)
+        tags = {tag for cell in notebook.cells for tag in cell.metadata.get("tags", [])}
+        page.goto(site_url + path, wait_until="load")
+        lines = {line.strip() for line in page.locator("article").inner_text().splitlines()}
+        problems += [f"{page_id(path)}: the cell tag {tag!r} as text" for tag in tags & lines]
+        for output in page.locator(".jp-RenderedText").all_inner_texts():
+            problems += [f"{page_id(path)}: {line!r}" for line in BUILD_LINES.findall(output)]
+    assert not problems, "\n  ".join(["Machinery on a page:", *problems])
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("path", PAGES, ids=page_id)
+def test_outputs_and_tables_show_whole(visit: Any, site_url: str, path: str, width: str):
+    """A text output (epoch lines, a config) fits its box: no value is cut at its edge. On a
+    desktop every table fits the column, its last columns in sight; on a phone a table that
+    does not fit scrolls in a box that reaches its end and takes the keyboard's focus."""
+    page = visit(**WIDTHS[width]).context.new_page()
+    page.goto(site_url + path, wait_until="load")
+    page.wait_for_timeout(100)  # scroll-regions.js lays out tables on the next frame
+    cut = page.eval_on_selector_all(
+        "article .jp-RenderedText",
+        """outputs => outputs.filter(o => o.scrollWidth > o.clientWidth + 1)
+            .map(o => `cut at the edge: ${o.innerText.replace(/\\s+/g, " ").slice(0, 60)}`)""",
+    )
+    tables = page.evaluate(UNREACHABLE, "article table")
+    if width == "desktop":
+        tables += page.eval_on_selector_all(
+            "article table",
+            """tables => tables.filter(t => {
+                    const column = t.closest("article").getBoundingClientRect();
+                    const box = t.getBoundingClientRect();
+                    return box.left < column.left - 1 || box.right > column.right + 1;
+                }).map(t => "wider than the column: "
+                    + t.innerText.replace(/\\s+/g, " ").slice(0, 60))""",
+        )
+    problems = cut + tables
+    assert not problems, f"{page_id(path)} ({width}):\n  " + "\n  ".join(problems)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("path", PAGES, ids=page_id)
+def test_no_name_is_broken_in_a_table(visit: Any, site_url: str, path: str, width: str):
+    """`deeper_convnet` is never drawn as "deeper_conv" over "net": no word of a table cell
+    breaks across lines (unless it is longer than half the column, as a SHA-256 is)."""
+    page = visit(**WIDTHS[width]).context.new_page()
+    page.goto(site_url + path, wait_until="load")
+    page.wait_for_timeout(100)
+    broken = page.evaluate(BROKEN_WORDS)
+    assert not broken, f"{page_id(path)} ({width}): words broken across lines: {broken}"
+
+
+def test_the_home_table_reads_on_a_phone(visit: Any, site_url: str) -> None:
+    """At 390 px the results table is read without scrolling sideways: every value on the
+    screen and said with its column's name (its header row, or a label beside it)."""
+    page = visit(viewport=PHONE, is_mobile=True, has_touch=True).context.new_page()
+    page.goto(site_url, wait_until="load")
+    page.wait_for_timeout(100)
+    table = page.locator("article table").first
+    report = table.evaluate(
+        """table => {
+            const screen = document.documentElement.clientWidth;
+            const headers = [...table.tHead.rows[0].cells].map(cell => cell.innerText.trim());
+            const headerShown = table.tHead.getBoundingClientRect().height > 1;
+            const problems = [];
+            for (const row of table.tBodies[0].rows) {
+                [...row.cells].forEach((cell, column) => {
+                    const box = cell.getBoundingClientRect();
+                    const text = cell.innerText.trim();
+                    if (box.left < 0 || box.right > screen) problems.push(`off screen: ${text}`);
+                    const label = getComputedStyle(cell, "::before").content;
+                    if (column > 0 && !headerShown && !label.includes(headers[column]))
+                        problems.push(`${text} without its column's name ${headers[column]}`);
+                });
+            }
+            const box = table.closest(".md-typeset__scrollwrap") || table;
+            if (box.scrollWidth > box.clientWidth) problems.push("scrolls sideways");
+            return {rows: table.tBodies[0].rows.length, problems};
+        }"""
+    )
+    assert report["rows"] >= 4, report
+    assert not report["problems"], "\n  ".join(["The home table at 390 px:", *report["problems"]])
 
 
 def test_dark_pages_show_the_dark_figures(visit: Any, site_url: str, tutorial_pages: set[str]):
