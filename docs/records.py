@@ -39,17 +39,6 @@ records.published_table().style.format("{:.2%}", subset=rates)
 # make it **bigger** and train it **longer**, and let **several networks vote**.
 # Below, each is added to the keras.io convnet in turn.
 
-# %% tags=["remove-input"]
-steps = ["convnet_augmented", "convnet_bn", "deeper_convnet"]
-epochs = {name: recipe(name).epochs for name in steps}
-Markdown(
-    "To keep the page's build short, the steps train for "
-    + ", ".join(f"{epochs[name]} (`{name}`)" for name in steps)
-    + " epochs. Every number on this page comes from this build's runs on "
-    "this machine's CPU."
-)
-
-# %% [markdown]
 #
 # ## Data augmentation
 #
@@ -93,9 +82,19 @@ augmented = train("convnet_augmented")
 # A constant learning rate either moves too timidly at the start or jitters at the end.
 # Here it rises linearly from 0 to 0.003 over the first epoch (a **warm-up**, which keeps
 # the first large steps from wrecking the random initial weights) and then falls to 0
-# along a half cosine, so the last epochs settle into a minimum:
+# along a half cosine, so the last epochs settle into a minimum. In Keras, the schedule
+# replaces Adam's fixed learning rate (`-` the line it replaces):
 
-# %%
+# %% tags=["remove-input"]
+show(
+    changes(
+        program("convnet_augmented").compile,
+        program("convnet_augmented", recipe("convnet_bn")).compile,
+    ),
+    "diff",
+)
+
+# %% tags=["exclusive"]
 cosine = TrainConfig(
     epochs=15,
     batch_size=128,
@@ -103,20 +102,6 @@ cosine = TrainConfig(
     schedule="cosine",
     warmup_epochs=1,
 )
-
-# %% [markdown]
-# In Keras, the schedule replaces Adam's fixed learning rate (`-` the line it replaces):
-
-# %% tags=["remove-input"]
-show(
-    changes(
-        program("convnet_augmented").compile,
-        program("convnet_augmented", cosine).compile,
-    ),
-    "diff",
-)
-
-# %% tags=["exclusive"]
 scheduled = train("convnet_augmented", cosine)
 
 # %% [markdown]
