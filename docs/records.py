@@ -38,26 +38,23 @@ records.published_table().style.format("{:.2%}", subset=rates)
 # Three ideas recur: show the network **distorted copies** of the training digits,
 # make it **bigger** and train it **longer**, and let **several networks vote**.
 # Below, each is added to the keras.io convnet in turn.
-
 #
 # ## Data augmentation
 #
 # A person still reads a digit that is tilted by a few degrees, a little larger or
 # off-centre. Keras's preprocessing layers `RandomRotation`, `RandomZoom` and
 # `RandomTranslation`, placed in front of the network, give it a new such variation of
-# every training digit in every epoch (`mnist_book.models.augmentation`). They are only
+# every training digit in every epoch. They are only
 # active while training: validation, test and the [draw page](draw.md) see the digits as
 # they are. In Keras they are the first layers of the model; against the convnet's
-# listing, these lines are new (`+`):
+# listing, these lines are new (`+`). Below them, eight training digits, and the same
+# digits as the network sees them once:
 
 # %% tags=["remove-input"]
 show(
     changes(program("convnet").model, program("convnet_augmented").model),
     "diff",
 )
-
-# %% [markdown]
-# Eight training digits, and the same digits as the network sees them once:
 
 # %%
 plotting.sample_grid(x_train[:8], y_train[:8], rows=1, cols=8)
@@ -171,6 +168,10 @@ longer = train("deeper_convnet")
 # Each row adds one thing to the row above it (the last changes the augmentation, the
 # network and the training length together); "errors saved" counts the test digits it fixed (negative: it
 # broke more than it fixed). Single runs of one seed each.
+#
+# Is each step's change more than chance? If a step changed nothing, each test digit that
+# one of two networks gets right and the other wrong would be as likely to fall either way,
+# like a coin (McNemar's test). Below the table, step by step.
 
 # %%
 ladder = {
@@ -183,11 +184,6 @@ ladder = {
 percent = {"validation accuracy": "{:.2%}", "test accuracy": "{:.2%}"}
 table = records.ladder_table(ladder)
 table.style.format({**percent, "training minutes": "{:.1f}"})
-
-# %% [markdown]
-# Is each step's change more than chance? If a step changed nothing, each test digit that
-# one of two networks gets right and the other wrong would be as likely to fall either way,
-# like a coin (McNemar's test). Step by step:
 
 # %% tags=["remove-input"]
 on_test = {step: r.evaluate(x_test, y_test) for step, r in ladder.items()}
@@ -241,9 +237,8 @@ Markdown(
 # %% [markdown]
 # ## Error against training time
 #
-# Every model of this site, and the prediction the validation digits chose, with the
-# published results as dashed lines. The published networks trained for hours or days on
-# other hardware, so only their errors are drawn.
+# Every model of this site and the prediction the validation digits chose; published
+# results (trained for hours elsewhere) as dashed lines of their errors.
 
 # %%
 dense = {name: trained(name) for name in MODEL_NAMES[:3]}
@@ -288,8 +283,8 @@ Markdown(
 # records' last tenths of a percent come from.
 
 # %% [markdown]
-# To check that the single model's accuracy is not one lucky seed, `make bench-records`
-# (`scripts/bench_records.py`) trains its recipe with three seeds and reports each.
+# `make bench-records` trains the single model's recipe with three seeds: is it one lucky
+# seed?
 #
 # **Next:** [error analysis and comparison](error-analysis.py) sets these models beside the
 # dense ones, digit by digit.
