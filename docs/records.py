@@ -204,11 +204,9 @@ Markdown(
 # ## Votes: ensembles and test-time augmentation
 #
 # Networks trained differently make different mistakes, so averaging their probabilities
-# fixes some of each. The committee takes the three steps with the best accuracy on the
-# **validation** digits (the test set must not choose it; `validation_data` returns the
-# digits a training held out). **Test-time augmentation** asks each network again about
-# the image moved one pixel up, down, left and right (`evaluation.TTA_SHIFTS`) and
-# averages those answers too. The "single model" is `deeper_convnet`.
+# fixes some of each. The committee takes the three steps best on the **validation**
+# digits, never the test digits. **Test-time augmentation** asks each network again about
+# the image moved one pixel up, down, left and right, and averages those answers too. The "single model" is `deeper_convnet`.
 
 # %%
 members = records.committee(ladder)
