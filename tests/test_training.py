@@ -83,21 +83,6 @@ def test_a_page_shows_the_training_whether_it_ran_or_came_from_the_cache(
     assert kinds[-2:] == [run_log.LOADED, run_log.RESULT]
 
 
-def test_a_training_that_is_not_verbose_says_nothing_and_still_reports(
-    quiet_train, tmp_path, monkeypatch
-):
-    """As Keras's fit(verbose=0): no line, trained or loaded; the build still hears of it."""
-    log_path = tmp_path / "runs.jsonl"
-    monkeypatch.setenv(RUN_LOG_ENV, str(log_path))
-    trained, lines = quiet_train(verbose=False)
-    loaded, lines_loaded = quiet_train(verbose=False)
-    assert lines == lines_loaded == []
-    assert not trained.from_cache and loaded.from_cache
-    assert [record.test_accuracy for record in run_log.results(log_path)] == [
-        trained.test_accuracy
-    ] * 2
-
-
 def test_another_config_is_a_cache_miss(quiet_train):
     quiet_train()
     other, _ = quiet_train(config=TrainConfig(epochs=2, batch_size=64, train_size=3_000, seed=1))

@@ -129,13 +129,11 @@ def train(
     *,
     use_cache: bool = True,
     log: Callable[[str], None] = print,
-    verbose: bool = True,
 ) -> TrainResult:
     """Train model `name` (with the site's recipe unless `config` is given) and evaluate it.
 
     Prints a line per epoch through `log` (about 20 of a longer training: `epoch_shown`);
-    with `verbose` False, nothing, as Keras's ``fit(verbose=0)`` (for a page that compares
-    models trained on the pages before it).
+    a page that uses a model another page trains asks `trained` instead.
     With `use_cache`, a previous identical training is loaded from the model cache instead
     of retraining, and says the lines that training said (`training_lines`): a page reads
     the same either way. An unreadable cache entry is discarded with a warning and retrained.
@@ -143,8 +141,6 @@ def train(
     `mnist_book.run_log.tell` keeps them off a page that a site build executes.
     """
     config = config or recipe(name)
-    if not verbose:
-        log = _say_nothing
     if not use_cache:
         result = _train_and_evaluate(name, config, log, key=None)
     else:
@@ -160,10 +156,6 @@ def train(
                 announce_loaded(result, log)
     report(result.record, log)
     return result
-
-
-def _say_nothing(line: str) -> None:
-    """The `log` of a training that is not `verbose`."""
 
 
 def report(
