@@ -6,15 +6,19 @@ scrolls. `write_figure_files` writes each image once, named by its content, into
 ``figures/`` directory beside the page, and points the ``<img>`` at it with
 ``loading="lazy"`` and its size, so the browser lays the page out at once and fetches each
 image only as the reader reaches it. A figure's dark twin, hidden by CSS in light mode, is
-never fetched there.
+never fetched there. An opaque PNG is written with a palette of 256 colours
+(`lighter_png`): a chart or a grid of digits looks the same and weighs a third.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import re
 from pathlib import Path
+
+from PIL import Image
 
 FIGURES_DIR = "figures"
 """The directory beside each page that holds its images."""
@@ -30,7 +34,7 @@ def write_figure_files(html: str, page_dir: Path) -> str:
     """`html` with every inline image written to ``page_dir/figures/`` and linked from there."""
 
     def write(match: re.Match[str]) -> str:
-        content = base64.b64decode(match["data"])
+        content = lighter_png(base64.b64decode(match["data"]))
         name = f"{hashlib.sha256(content).hexdigest()[:16]}.{_EXTENSIONS[match['type']]}"
         path = page_dir / FIGURES_DIR / name
         if not path.exists():
@@ -51,3 +55,28 @@ def image_size(content: bytes) -> tuple[int, int] | None:
     if content[:8] != b"\x89PNG\r\n\x1a\n":
         return None
     return int.from_bytes(content[16:20], "big"), int.from_bytes(content[20:24], "big")
+
+
+PALETTE_COLOURS = 256
+
+
+def lighter_png(content: bytes) -> bytes:
+    """An opaque PNG as `PALETTE_COLOURS` colours (no dithering), if that is smaller.
+
+    Matplotlib writes a figure as full RGBA; its few flat colours and their antialiased
+    edges fit a palette with no visible change (a colour moves by at most a few levels on an
+    edge). An image with transparency, or that is not a PNG, is returned as it is.
+    """
+    if content[:8] != b"\x89PNG\r\n\x1a\n":
+        return content
+    image = Image.open(io.BytesIO(content))
+    if image.mode not in ("RGB", "RGBA") or (
+        image.mode == "RGBA" and image.getchannel("A").getextrema() != (255, 255)
+    ):
+        return content
+    palette = image.convert("RGB").quantize(
+        PALETTE_COLOURS, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
+    )
+    lighter = io.BytesIO()
+    palette.save(lighter, format="PNG", optimize=True)
+    return lighter.getvalue() if lighter.tell() < len(content) else content
