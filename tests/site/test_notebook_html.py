@@ -130,6 +130,26 @@ def test_cell_tags_are_not_shown_as_text(tmp_path):
     assert "say_the_sentence" not in text and "A sentence." in text
 
 
+def test_indentation_goes_except_where_whitespace_is_content():
+    html = (
+        '<div class="jupyter-wrapper">\n  <div>\n    <p>Some\n      prose</p>\n'
+        "    <pre>  indented\n    code</pre>\n  <textarea>\n  kept</textarea>\n"
+        "  <script>\n  let a = 1;\n</script>\n</div>"
+    )
+    assert notebook_html.clean_notebook_html(html) == (
+        '<div class="jupyter-wrapper">\n<div>\n<p>Some\nprose</p>\n'
+        "<pre>  indented\n    code</pre>\n<textarea>\n  kept</textarea>\n"
+        "<script>\n  let a = 1;\n</script>\n</div>"
+    )
+
+
+def test_a_rendered_notebook_keeps_its_text_and_code_without_indentation(tmp_path):
+    html = rendered(tmp_path)
+    cleaned = notebook_html.clean_notebook_html(html)
+    assert re.search(r"\n[ \t]+<", html) and not re.search(r"\n[ \t]+<", cleaned)
+    assert ">hi\n</pre>" in cleaned and "<em>prose</em>" in cleaned
+
+
 def test_html_without_a_notebook_is_unchanged():
     assert notebook_html.clean_notebook_html("<p>plain</p>") == "<p>plain</p>"
 

@@ -34,6 +34,9 @@ _CELL_TAG_TOOLBAR = re.compile(
     r'<span class="cell-tag">[^<]*</span>\s*</span>\s*</div>\s*)*'
     r"</div>\s*"
 )
+# Where whitespace is the content: code, text outputs, scripts and styles.
+_VERBATIM = re.compile(r"(<(pre|textarea|script|style)\b.*?</\2>)", re.S | re.I)
+_INDENT = re.compile(r"\n[ \t]+")
 _MATHJAX_LOADER = re.compile(r"<script data-mkdocs-jupyter-mathjax=.*?</script>\s*", re.S)
 
 
@@ -69,7 +72,22 @@ def clean_notebook_html(html: str) -> str:
     # Keyboard users tab to links and scrollable outputs, not to every cell's source.
     body = body.replace('class="jp-Cell-inputWrapper" tabindex="0"', 'class="jp-Cell-inputWrapper"')
     # Notebook headings' "¶" links: as Material's own, so search leaves them out.
-    return body.replace('class="anchor-link"', 'class="headerlink"')
+    body = body.replace('class="anchor-link"', 'class="headerlink"')
+    return without_indentation(body)
+
+
+def without_indentation(html: str) -> str:
+    """`html` without the indentation of its lines, except where whitespace is content.
+
+    The renderer indents its markup (9 KB of a long page's 100); a line break still
+    separates what it separated, so the page reads and lays out the same.
+    """
+    parts = _VERBATIM.split(html)
+    # split() gives the text before each verbatim element, the element, its tag's name, ...
+    texts, verbatim = parts[0::3], [*parts[1::3], ""]
+    return "".join(
+        _INDENT.sub("\n", text) + element for text, element in zip(texts, verbatim, strict=True)
+    )
 
 
 def strip_mathjax_loader(output: str) -> str:
