@@ -136,7 +136,7 @@ def test_indentation_goes_except_where_whitespace_is_content():
         "    <pre>  indented\n    code</pre>\n  <textarea>\n  kept</textarea>\n"
         "  <script>\n  let a = 1;\n</script>\n</div>"
     )
-    assert notebook_html.clean_notebook_html(html) == (
+    assert notebook_html.without_indentation(html) == (
         '<div class="jupyter-wrapper">\n<div>\n<p>Some\nprose</p>\n'
         "<pre>  indented\n    code</pre>\n<textarea>\n  kept</textarea>\n"
         "<script>\n  let a = 1;\n</script>\n</div>"
@@ -145,7 +145,7 @@ def test_indentation_goes_except_where_whitespace_is_content():
 
 def test_a_rendered_notebook_keeps_its_text_and_code_without_indentation(tmp_path):
     html = rendered(tmp_path)
-    cleaned = notebook_html.clean_notebook_html(html)
+    cleaned = notebook_html.without_indentation(notebook_html.clean_notebook_html(html))
     assert re.search(r"\n[ \t]+<", html) and not re.search(r"\n[ \t]+<", cleaned)
     assert ">hi\n</pre>" in cleaned and "<em>prose</em>" in cleaned
 

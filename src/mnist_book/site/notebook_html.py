@@ -8,7 +8,8 @@ mkdocs-material's own markup (`<div class="highlight"><pre><code>`), so they get
 highlighting, light and dark, and its copy button, and `docs/stylesheets/notebook.css` lays
 out the cells in a few rules. A cell's tags, which mkdocs-jupyter shows as text above its code,
 are dropped. The site has no mathematics to typeset and no Mermaid diagrams
-in notebooks; `strip_mathjax_loader` removes the loader from finished pages.
+in notebooks; `strip_mathjax_loader` removes the loader from finished pages, and
+`without_indentation` their markup's indentation.
 """
 
 from __future__ import annotations
@@ -72,15 +73,14 @@ def clean_notebook_html(html: str) -> str:
     # Keyboard users tab to links and scrollable outputs, not to every cell's source.
     body = body.replace('class="jp-Cell-inputWrapper" tabindex="0"', 'class="jp-Cell-inputWrapper"')
     # Notebook headings' "¶" links: as Material's own, so search leaves them out.
-    body = body.replace('class="anchor-link"', 'class="headerlink"')
-    return without_indentation(body)
+    return body.replace('class="anchor-link"', 'class="headerlink"')
 
 
 def without_indentation(html: str) -> str:
     """`html` without the indentation of its lines, except where whitespace is content.
 
-    The renderer indents its markup (9 KB of a long page's 100); a line break still
-    separates what it separated, so the page reads and lays out the same.
+    The theme and the renderer indent their markup (8 KB of a long page's 100); a line
+    break still separates what it separated, so the page reads and lays out the same.
     """
     parts = _VERBATIM.split(html)
     # split() gives the text before each verbatim element, the element, its tag's name, ...

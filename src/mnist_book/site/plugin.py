@@ -157,7 +157,8 @@ class MnistBookPlugin(BasePlugin[PluginConfig]):
             downloads.write_downloads(script, executed.notebook, target, config.repo_url)
         if self.pending:
             output = pending.with_poll_script(output)
-        return accessibility.label_search_dialog(notebook_html.strip_mathjax_loader(output))
+        output = notebook_html.without_indentation(notebook_html.strip_mathjax_loader(output))
+        return accessibility.label_search_dialog(output)
 
     def on_post_build(self, config: MkDocsConfig) -> None:
         if self.background is not None:
