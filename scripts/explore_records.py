@@ -131,6 +131,7 @@ CANDIDATES: dict[str, Candidate] = {
     "scheduled-8": Candidate(_spec_layers("convnet_augmented"), _short("convnet_bn", 8)),
     "bn-8": Candidate(_spec_layers("convnet_bn"), _short("convnet_bn", 8)),
     # The single model.
+    "deeper-10": Candidate(_spec_layers("deeper_convnet"), _short("deeper_convnet", 10)),
     "deeper-15": Candidate(_spec_layers("deeper_convnet"), _short("deeper_convnet", 15)),
     "deeper-15-ema": Candidate(
         _spec_layers("deeper_convnet"), _short("deeper_convnet", 15), ema=0.999
