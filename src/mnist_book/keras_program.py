@@ -104,9 +104,7 @@ def changes(before: str, after: str, context: int = 1) -> str:
     Lines removed start with ``-``, lines added with ``+``, and `context` unchanged lines
     stand around each change; a skipped stretch of unchanged lines is marked ``...``.
     """
-    lines = difflib.unified_diff(
-        before.splitlines(), after.splitlines(), n=context, lineterm=""
-    )
+    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), n=context, lineterm="")
     body = [" ..." if line.startswith("@@") else line for line in lines]
     body = [line for line in body if not line.startswith(("---", "+++"))]
     return "\n".join(body[1:] if body[:1] == [" ..."] else body)
