@@ -117,6 +117,19 @@ def _deeper_pooled() -> list[keras.layers.Layer]:
     ]
 
 
+def _deeper_bfloat16() -> list[keras.layers.Layer]:
+    """deeper_convnet under mixed_bfloat16: its distortion and its softmax kept in float32."""
+    from mnist_book.distortion import RandomDistortion
+
+    distort, *middle, output = models.get_spec("deeper_convnet").build_layers()
+    assert isinstance(distort, RandomDistortion)
+    return [
+        RandomDistortion(dtype="float32"),
+        *middle,
+        layers.Dense(output.units, activation="softmax", dtype="float32"),
+    ]
+
+
 def _spec_layers(name: str) -> Callable[[], list[keras.layers.Layer]]:
     return models.get_spec(name).build_layers
 
@@ -144,7 +157,7 @@ CANDIDATES: dict[str, Candidate] = {
         _short("deeper_convnet", 15, batch_size=256, learning_rate=2e-3),
     ),
     "deeper-15-bf16": Candidate(
-        _spec_layers("deeper_convnet"), _short("deeper_convnet", 15), policy="mixed_bfloat16"
+        _deeper_bfloat16, _short("deeper_convnet", 15), policy="mixed_bfloat16"
     ),
     "bn-fused-8": Candidate(_convnet_fused_bn, _short("convnet_bn", 8)),
     "pooled-15-ema": Candidate(_deeper_pooled, _short("deeper_convnet", 15), ema=0.999),
