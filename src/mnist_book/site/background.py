@@ -207,14 +207,21 @@ class BackgroundExecution:
         return json.dumps({"pages": pages}, indent=1)
 
     def close(self) -> None:
-        """Stop every page (their kernels shut down) and the background thread."""
-        with self._lock:
-            futures = [future for _, future in self._running.values()]
-        for future in futures:
-            future.cancel()
-        for future in futures:
-            with contextlib.suppress(Exception, CancelledError):  # either way, it has stopped
-                future.result(timeout=30)
+        """Stop every page (their kernels shut down) and the background thread.
+
+        Every task on the background loop is cancelled and awaited there, so a page's
+        kernel and watchers finish their own clean-up before the loop stops (cancelling
+        the pages' futures alone returned at once and left the loop to stop under them).
+        """
+
+        async def cancel_all() -> None:
+            tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        with contextlib.suppress(Exception, CancelledError):  # either way, it has stopped
+            asyncio.run_coroutine_threadsafe(cancel_all(), self._loop).result(timeout=60)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=30)
 
