@@ -23,6 +23,7 @@ from PIL import Image
 FIGURES_DIR = "figures"
 """The directory beside each page that holds its images."""
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif"}
 _DATA_IMAGE = re.compile(
     r'<img(?P<before>[^>]*?)\ssrc="data:(?P<type>image/(?:png|jpeg|gif));base64,(?P<data>[^"]+)"'
@@ -52,7 +53,7 @@ def write_figure_files(html: str, page_dir: Path) -> str:
 
 def image_size(content: bytes) -> tuple[int, int] | None:
     """Width and height in pixels of a PNG (from its header); None for other formats."""
-    if content[:8] != b"\x89PNG\r\n\x1a\n":
+    if not content.startswith(_PNG_SIGNATURE):
         return None
     return int.from_bytes(content[16:20], "big"), int.from_bytes(content[20:24], "big")
 
@@ -67,7 +68,7 @@ def lighter_png(content: bytes) -> bytes:
     edges fit a palette with no visible change (a colour moves by at most a few levels on an
     edge). An image with transparency, or that is not a PNG, is returned as it is.
     """
-    if content[:8] != b"\x89PNG\r\n\x1a\n":
+    if not content.startswith(_PNG_SIGNATURE):
         return content
     image = Image.open(io.BytesIO(content))
     if image.mode not in ("RGB", "RGBA") or (
