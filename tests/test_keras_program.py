@@ -47,8 +47,9 @@ def _configuration(model: keras.Model) -> list:
 def test_a_listing_builds_the_sites_model_and_its_optimiser(name: str) -> None:
     config = recipe(name)
     shown = _built(program(name))
-    site = build_model(name, config.learning_rate_schedule())
+    site = build_model(name, config.learning_rate_schedule(), config.steps_per_execution)
     assert _same(_configuration(shown), _configuration(site))
+    assert shown.steps_per_execution == site.steps_per_execution
     shown_optimizer, site_optimizer = shown.optimizer.get_config(), site.optimizer.get_config()
     shown_optimizer.pop("name"), site_optimizer.pop("name")
     assert _same(shown_optimizer, site_optimizer)
@@ -60,6 +61,9 @@ def test_a_changed_recipe_changes_the_listing() -> None:
     assert "batch_size=64" in listing.fit and "epochs=3" in listing.fit
     assert "CosineDecay(" in listing.compile and "0.01," in listing.compile
     assert "CosineDecay" not in program("hidden_layer").compile
+    assert "steps_per_execution" not in listing.compile
+    faster = program("hidden_layer", TrainConfig(steps_per_execution=16))
+    assert "steps_per_execution=16" in faster.compile
 
 
 def test_a_layer_argument_the_listing_omits_is_caught() -> None:

@@ -70,14 +70,14 @@ def test_what_a_record_derives():
 
 
 def test_a_label_names_what_sets_a_training_apart_from_its_recipe():
-    cosine = TrainConfig(
-        epochs=15, batch_size=128, learning_rate=0.003, schedule="cosine", warmup_epochs=1
+    cosine = replace(
+        recipe("convnet_augmented"), learning_rate=0.003, schedule="cosine", warmup_epochs=1
     )
     assert replace(RECORD, name="convnet_augmented", config=cosine).label == (
         "convnet_augmented (cosine schedule, learning rate 0.003, 1 warm-up epoch)"
     )
-    # The same config is the recipe of convnet_bn: no words to add.
-    assert replace(RECORD, name="convnet_bn", config=cosine).label == "convnet_bn"
+    # A model's own recipe: no words to add.
+    assert replace(RECORD, name="convnet_bn", config=recipe("convnet_bn")).label == "convnet_bn"
     two_epochs = replace(recipe("convnet"), epochs=2)
     assert replace(SPREAD, name="convnet", config=two_epochs).label == (
         "convnet (2 epochs) on 2 devices (CPU)"
@@ -104,6 +104,8 @@ def test_every_change_to_any_field_of_a_recipe_reads_differently(name):
         {"seed": 7},
         {"validation_split": 0.2},
         {"train_size": 1_000},
+        {"steps_per_execution": 32},
+        {"steps_per_execution": 4},
     ):
         config = replace(reference, **changes)
         words = ", ".join(config_changes(config, reference))

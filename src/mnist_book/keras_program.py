@@ -81,7 +81,7 @@ def program(name: str, config: TrainConfig | None = None, *, use: bool = False) 
     digit from ``my_digit.png``.
     """
     config = config or recipe(name)
-    model = build_model(name, config.learning_rate_schedule())
+    model = build_model(name, config.learning_rate_schedule(), config.steps_per_execution)
     shape = get_spec(name).input_shape
     return KerasProgram(
         data=_data(shape, model),
@@ -173,12 +173,14 @@ def _compile(model: keras.Model) -> str:
         rate = "learning_rate"
     else:
         rate = _value(float(rate))
+    steps = model.steps_per_execution
     lines.append(
         "model.compile(\n"
         f"{INDENT}optimizer=keras.optimizers.Adam(learning_rate={rate}),\n"
         f'{INDENT}loss="sparse_categorical_crossentropy",\n'
         f'{INDENT}metrics=["accuracy"],\n'
-        ")"
+        + (f"{INDENT}steps_per_execution={steps},\n" if steps > 1 else "")
+        + ")"
     )
     return "\n".join(lines)
 

@@ -72,13 +72,16 @@ def _convnet() -> list[keras.layers.Layer]:
     ]
 
 
-ROTATION_DEGREES = 10.0
-ZOOM = 0.1
-SHIFT_PIXELS = 2.8
+# Milder than the usual 10 degrees, 10 % and 2.8 pixels: on the validation digits, 8 epochs
+# of convnet_augmented scored 99.10 % with these against 99.08 %, and 99.25 % against 99.05 %
+# with the cosine schedule (scripts/explore_records.py, seed 0).
+ROTATION_DEGREES = 8.0
+ZOOM = 0.08
+SHIFT_PIXELS = 1.4
 
 
 def augmentation(seed: int | None = None) -> list[keras.layers.Layer]:
-    """Random small rotations (up to 10 degrees), zooms (10 %) and shifts (2.8 pixels).
+    """Random small rotations (up to 8 degrees), zooms (8 %) and shifts (1.4 pixels).
 
     Keras preprocessing layers: they change the images only when the model is called with
     ``training=True`` (in `fit`), and fill the corners they uncover with black, MNIST's
@@ -240,12 +243,17 @@ def get_spec(name: str) -> ModelSpec:
 def compile_model(
     model: keras.Model,
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
+    steps_per_execution: int = 1,
 ) -> keras.Model:
-    """Compile with Adam, sparse categorical cross-entropy and accuracy (returns `model`)."""
+    """Compile with Adam, sparse categorical cross-entropy and accuracy (returns `model`).
+
+    `steps_per_execution`: training steps per call from Python into TensorFlow (speed only).
+    """
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
     )
     return model
 
@@ -253,13 +261,14 @@ def compile_model(
 def build_model(
     name: str,
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
+    steps_per_execution: int = 1,
 ) -> keras.Model:
     """A new Keras model for the registered `name`, compiled by `compile_model`."""
     spec = get_spec(name)
     model = keras.Sequential(
         [keras.Input(shape=spec.input_shape), *spec.build_layers()], name=spec.name
     )
-    return compile_model(model, learning_rate)
+    return compile_model(model, learning_rate, steps_per_execution)
 
 
 def prepare_images(name: str, images: np.ndarray) -> np.ndarray:

@@ -176,7 +176,7 @@ def config_changes(config: TrainConfig, reference: TrainConfig) -> list[str]:
 
     Distinct configs give distinct phrases: "cosine schedule", "learning rate 0.003",
     "1 warm-up epoch", "2 epochs", "batch 64", "the first 2,000 training images",
-    "validation split 0.2", "seed 3"; nothing for the same config.
+    "validation split 0.2", "seed 3", "32 steps per execution"; nothing for the same config.
     """
     phrases = {
         "schedule": "cosine schedule" if config.schedule == "cosine" else "constant learning rate",
@@ -191,6 +191,9 @@ def config_changes(config: TrainConfig, reference: TrainConfig) -> list[str]:
         else f"the first {config.train_size:,} training images",
         "validation_split": f"validation split {_number(config.validation_split)}",
         "seed": f"seed {config.seed}",
+        "steps_per_execution": f"{config.steps_per_execution} step"
+        + ("" if config.steps_per_execution == 1 else "s")
+        + " per execution",
     }
     unphrased = [field_.name for field_ in fields(TrainConfig) if field_.name not in phrases]
     return [
@@ -219,6 +222,7 @@ _CONFIG_TYPES: dict[str, type | tuple[type, ...]] = {
     "seed": int,
     "validation_split": (int, float),
     "train_size": (int, type(None)),
+    "steps_per_execution": int,
 }
 """The JSON types of `TrainConfig`'s fields, as a stored record holds them."""
 

@@ -333,7 +333,7 @@ def _fit(
     (x_train, y_train), (x_test, y_test) = load_mnist()
     (x_fit, y_fit), (x_val, y_val) = config.split(x_train, y_train)
     keras.utils.set_random_seed(config.seed)
-    model = build_model(name, config.learning_rate_schedule(len(x_fit)))
+    model = build_model(name, config.learning_rate_schedule(len(x_fit)), config.steps_per_execution)
     fitted = model.fit(
         fit_batches(name, x_fit, y_fit, config),
         shuffle=False,  # the batches come in `config.epoch_order`
