@@ -96,3 +96,16 @@ def test_the_records_choice_is_the_votes_tables_and_said_against_the_single_mode
         assert "below the single model's" in sentence
     elif chosen != "single model":
         assert "more test digits right" in sentence or "no gain" in sentence
+
+
+def test_the_records_time_saved_is_the_sum_of_its_table(visit: Any) -> None:
+    page = _page(visit, "records")
+    rows = _table(page, "minutes before")
+    sentence = page.get_by_text("The four trainings took").inner_text()
+    said = re.search(r"took ([\d.]+) minutes before and ([\d.]+) minutes now", sentence)
+    assert said, sentence
+    for column, value in zip(("minutes before", "minutes now"), said.groups(), strict=True):
+        cells = [float(cell) for cell in _column(rows, column).values()]
+        assert abs(sum(cells) - float(value)) <= 0.05 * len(cells) + 0.05, (column, sentence)
+    for step, accuracy in _column(rows, "test accuracy now").items():
+        assert f"{step}, " in sentence and f"to {accuracy}" in sentence, (step, sentence)

@@ -175,3 +175,30 @@ def test_mistakes_at_borders_is_checked_against_the_map() -> None:
     points[centre] = np.array([10 * np.cos(3 * 0.628), 10 * np.sin(3 * 0.628)])
     with pytest.raises(ClaimError):
         mistakes_at_borders(points, labels, centre)
+
+
+def test_time_bought_says_where_the_minutes_went_and_what_accuracy_did() -> None:
+    from mnist_book.conclusions import time_bought
+
+    table = pd.DataFrame(
+        {
+            "epochs before": [15, 15],
+            "epochs now": [8, 8],
+            "seconds per epoch before": [13.0, 25.0],
+            "seconds per epoch now": [12.0, 12.5],
+            "minutes before": [3.25, 6.25],
+            "minutes now": [1.6, 1.67],
+            "test accuracy before": [0.9896, 0.9917],
+            "test accuracy now": [0.9904, 0.9890],
+        },
+        index=pd.Index(["+ augmentation", "+ batch norm"], name="step"),
+    )
+    sentence = time_bought(table)
+    assert "took 9.5 minutes before and 3.3 minutes now (34% of the time)" in sentence
+    assert "fewer epochs (+ augmentation and + batch norm)" in sentence
+    assert "faster epochs (+ batch norm: 2.0 times)" in sentence
+    assert "+ augmentation, 98.96% to 99.04% (held)" in sentence
+    assert "+ batch norm, 99.17% to 98.90% (fell)" in sentence
+    table["epochs now"] = table["epochs before"]
+    table["seconds per epoch now"] = table["seconds per epoch before"]
+    assert "bought by" not in time_bought(table)

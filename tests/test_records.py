@@ -1,5 +1,7 @@
 """The published results and the records chapter's ablation table."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -107,3 +109,30 @@ def test_the_committee_is_chosen_on_validation_digits_not_the_test_set():
 def test_the_single_model_bar_is_ciresan_2011():
     assert records.SINGLE_MODEL_BAR.accuracy == pytest.approx(0.9965)
     assert not records.SINGLE_MODEL_BAR.ensemble
+
+
+def test_time_saved_table_sets_each_earlier_step_beside_this_builds():
+    earlier = (
+        records.EarlierTraining("+ augmentation", 15, 3.0, 0.9896),
+        records.EarlierTraining("+ longer", 40, 10.0, 0.9961),
+    )
+    ladder = {
+        "baseline": _trained("convnet", 0.9911, 90.0, 0.990, TrainConfig(epochs=15)),
+        "+ augmentation": _trained("convnet_augmented", 0.9904, 60.0, 0.991, TrainConfig(epochs=8)),
+        "+ longer": _trained("deeper_convnet", 0.9958, 150.0, 0.995, TrainConfig(epochs=15)),
+    }
+    table = records.time_saved_table(ladder, earlier)
+    assert list(table.index) == ["+ augmentation", "+ longer"]  # the baseline was not shortened
+    assert table["epochs now"].tolist() == [8, 15]
+    assert table["minutes now"].tolist() == pytest.approx([1.0, 2.5])
+    assert table["seconds per epoch before"].tolist() == pytest.approx([12.0, 15.0])
+    assert table["seconds per epoch now"].tolist() == pytest.approx([7.5, 10.0])
+    assert table["test accuracy now"].tolist() == [0.9904, 0.9958]
+    with pytest.raises(KeyError):
+        records.time_saved_table({"baseline": ladder["baseline"]}, earlier)
+
+
+def test_the_earlier_recipes_name_steps_of_the_chapters_ladder():
+    page = (Path(__file__).parents[1] / "docs" / "records.py").read_text()
+    for step in records.EARLIER_RECIPES:
+        assert f'"{step.step}":' in page, step
