@@ -72,7 +72,7 @@ bench-distributed: $(STAMP)  ## Samples per second: one process, two logical dev
 profile: $(STAMP)  ## Where an epoch's time goes, for every model (pipeline, augmentation, steps).
 	$(BIN)/python scripts/profile_epoch.py
 
-bench-records: $(STAMP)  ## The records chapter's single-model recipe on three seeds (~30 min).
+bench-records: $(STAMP)  ## The records chapter's single-model recipe on three seeds (~10 min).
 	$(BIN)/python scripts/bench_records.py
 
 bench-build: $(STAMP)  ## Time cold, no-change, prose, page-code and package-edit rebuilds.

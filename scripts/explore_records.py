@@ -8,7 +8,7 @@ Nothing here is cached or reaches the site; a candidate that pays becomes a reci
 `mnist_book.config.RECIPES` and `mnist_book.models`.
 
     python scripts/explore_records.py --list
-    python scripts/explore_records.py deeper-15 deeper-15-ema --seeds 0 1 2
+    python scripts/explore_records.py deeper deeper-ema --seeds 0 1 2
 
 Run it with the machine to itself: two trainings at once each run at half speed.
 """
@@ -39,6 +39,7 @@ class Candidate:
     config: TrainConfig
     ema: float = 0.0  # Adam's ema_momentum: an average of the weights the model ends with
     policy: str = "float32"  # or "mixed_bfloat16"
+    label_smoothing: float = 0.0
 
 
 class FusedBatchNorm(keras.layers.Layer):
@@ -130,42 +131,83 @@ def _deeper_bfloat16() -> list[keras.layers.Layer]:
     ]
 
 
+def _deeper_bn() -> list[keras.layers.Layer]:
+    """deeper_convnet with batch normalisation after each convolution."""
+
+    def block(filters):
+        return [
+            layers.Conv2D(filters, 5, use_bias=False),
+            layers.BatchNormalization(),
+            layers.ReLU(),
+        ]
+
+    return [
+        *models.distortion(),
+        *block(32),
+        layers.MaxPooling2D(),
+        *block(64),
+        layers.MaxPooling2D(),
+        layers.Flatten(),
+        layers.Dense(256, activation="relu"),
+        layers.Dropout(0.25),
+        layers.Dense(10, activation="softmax"),
+    ]
+
+
 def _spec_layers(name: str) -> Callable[[], list[keras.layers.Layer]]:
     return models.get_spec(name).build_layers
 
 
-def _short(name: str, epochs: int, **changes) -> TrainConfig:
-    return dataclasses.replace(recipe(name), epochs=epochs, **changes)
+def _recipe(name: str, **changes) -> TrainConfig:
+    return dataclasses.replace(recipe(name), **changes)
 
 
 CANDIDATES: dict[str, Candidate] = {
-    # The chapter's stages, shorter.
-    "augmented-8": Candidate(_spec_layers("convnet_augmented"), _short("convnet_augmented", 8)),
-    "scheduled-8": Candidate(_spec_layers("convnet_augmented"), _short("convnet_bn", 8)),
-    "bn-8": Candidate(_spec_layers("convnet_bn"), _short("convnet_bn", 8)),
-    # The single model.
-    "deeper-10": Candidate(_spec_layers("deeper_convnet"), _short("deeper_convnet", 10)),
-    "deeper-15": Candidate(_spec_layers("deeper_convnet"), _short("deeper_convnet", 15)),
-    "deeper-15-ema": Candidate(
-        _spec_layers("deeper_convnet"), _short("deeper_convnet", 15), ema=0.999
+    # The chapter's stages as the site trains them (steps_per_execution from the recipes).
+    "augmented": Candidate(_spec_layers("convnet_augmented"), _recipe("convnet_augmented")),
+    "scheduled": Candidate(
+        _spec_layers("convnet_augmented"),
+        _recipe("convnet_augmented", learning_rate=3e-3, schedule="cosine", warmup_epochs=1),
     ),
-    "deeper-15-lr2": Candidate(
-        _spec_layers("deeper_convnet"), _short("deeper_convnet", 15, learning_rate=2e-3)
-    ),
-    "deeper-15-b256": Candidate(
-        _spec_layers("deeper_convnet"),
-        _short("deeper_convnet", 15, batch_size=256, learning_rate=2e-3),
-    ),
-    "deeper-15-bf16": Candidate(
-        _deeper_bfloat16, _short("deeper_convnet", 15), policy="mixed_bfloat16"
-    ),
-    "bn-fused-8": Candidate(_convnet_fused_bn, _short("convnet_bn", 8)),
-    "pooled-15-ema": Candidate(_deeper_pooled, _short("deeper_convnet", 15), ema=0.999),
+    "bn": Candidate(_spec_layers("convnet_bn"), _recipe("convnet_bn")),
+    "bn-lr3e-3": Candidate(_spec_layers("convnet_bn"), _recipe("convnet_bn", learning_rate=3e-3)),
+    "bn-fused": Candidate(_convnet_fused_bn, _recipe("convnet_bn")),
+    "deeper": Candidate(_spec_layers("deeper_convnet"), _recipe("deeper_convnet")),
+    # Levers tried on the single model.
+    "deeper-10": Candidate(_spec_layers("deeper_convnet"), _recipe("deeper_convnet", epochs=10)),
+    "deeper-ema": Candidate(_spec_layers("deeper_convnet"), _recipe("deeper_convnet"), ema=0.999),
     "deeper-20-ema": Candidate(
-        _spec_layers("deeper_convnet"), _short("deeper_convnet", 20), ema=0.999
+        _spec_layers("deeper_convnet"), _recipe("deeper_convnet", epochs=20), ema=0.999
     ),
+    "deeper-lr2": Candidate(
+        _spec_layers("deeper_convnet"), _recipe("deeper_convnet", learning_rate=2e-3)
+    ),
+    "deeper-b256": Candidate(
+        _spec_layers("deeper_convnet"),
+        _recipe("deeper_convnet", batch_size=256, learning_rate=2e-3),
+    ),
+    "deeper-ls": Candidate(
+        _spec_layers("deeper_convnet"), _recipe("deeper_convnet"), label_smoothing=0.1
+    ),
+    "deeper-bn": Candidate(_deeper_bn, _recipe("deeper_convnet", learning_rate=3e-3)),
+    "deeper-bf16": Candidate(_deeper_bfloat16, _recipe("deeper_convnet"), policy="mixed_bfloat16"),
+    "pooled-ema": Candidate(_deeper_pooled, _recipe("deeper_convnet"), ema=0.999),
 }
-"""What to try, by name."""
+"""What to try, by name; each is the site's recipe but for what its name says."""
+
+
+def _loss(label_smoothing: float) -> keras.losses.Loss | Callable:
+    """The site's loss, or with `label_smoothing` a cross-entropy against smoothed targets."""
+    if not label_smoothing:
+        return keras.losses.SparseCategoricalCrossentropy()
+
+    def loss(labels, probabilities):  # one-hot targets, which label smoothing needs
+        targets = keras.ops.one_hot(keras.ops.cast(keras.ops.reshape(labels, (-1,)), "int32"), 10)
+        return keras.losses.categorical_crossentropy(
+            targets, probabilities, label_smoothing=label_smoothing
+        )
+
+    return loss
 
 
 def run(name: str, seed: int) -> dict:
@@ -183,8 +225,9 @@ def run(name: str, seed: int) -> dict:
             use_ema=bool(candidate.ema),
             ema_momentum=candidate.ema or 0.99,
         ),
-        loss=keras.losses.SparseCategoricalCrossentropy(),
+        loss=_loss(candidate.label_smoothing),
         metrics=["accuracy"],
+        steps_per_execution=config.steps_per_execution,
     )
     prepare = lambda images: models.prepare_images("deeper_convnet", images)  # noqa: E731
     started = time.perf_counter()
