@@ -67,15 +67,17 @@ plotting.sample_grid(
 )
 
 # %% tags=["remove-input"]
-steps = recipe("convnet_augmented").steps_per_execution
+augmented_recipe = recipe("convnet_augmented")
+steps = augmented_recipe.steps_per_execution
 Markdown(
-    "The same network as on [the convnet page](convolutional-network.py), on "
-    f"augmented digits, for {recipe('convnet_augmented').epochs} epochs where the "
-    f"convnet had {recipe('convnet').epochs} (chosen, like every recipe on this page, "
-    "on the validation digits). This chapter counts minutes: each training is timed "
-    f"with the machine to itself. `steps_per_execution={steps}` in `compile` lets "
-    f"Keras hand TensorFlow {steps} training steps per call instead of one: the same "
-    "steps and the same numbers, with less time spent going back and forth to Python."
+    "The same network as on [the convnet page](convolutional-network.py), "
+    f"on augmented digits, for {augmented_recipe.epochs} epochs where the "
+    f"convnet had {recipe('convnet').epochs} (chosen, like every recipe on "
+    "this page, on the validation digits). This chapter counts minutes: "
+    "each training is timed with the machine to itself. "
+    f"`steps_per_execution={steps}` in `compile` lets Keras hand TensorFlow "
+    f"{steps} training steps per call instead of one: the same steps and the "
+    "same numbers, with less time spent going back and forth to Python."
 )
 
 # %% tags=["remove-input"]
@@ -133,9 +135,10 @@ show(
 )
 
 # %% tags=["remove-input"]
+peak = recipe("convnet_bn").learning_rate
 Markdown(
-    "It trains as above, with a peak learning rate of "
-    f"{recipe('convnet_bn').learning_rate:g} instead of {cosine.learning_rate:g}:"
+    f"It trains as above, with a peak learning rate of {peak:g} instead of "
+    f"{cosine.learning_rate:g}:"
 )
 
 # %% tags=["remove-input"]
@@ -236,11 +239,11 @@ Markdown(
 # `deeper_convnet` for 40, one training step per call into TensorFlow. Those trainings, as
 # measured then on the 2-core machine that builds this site, beside this build's:
 
-# %%
+# %% tags=["remove-input"]
 saved = records.time_saved_table(ladder)
-durations = [c for c in saved.columns if "minutes" in c or "seconds" in c]
-accuracies = [c for c in saved.columns if "accuracy" in c]
-saved.style.format("{:.1f}", subset=durations).format(
+shown = saved.filter(regex="epochs|minutes|accuracy")
+accuracies = [c for c in shown.columns if "accuracy" in c]
+shown.style.format("{:.1f}", subset=["minutes before", "minutes now"]).format(
     "{:.2%}", subset=accuracies
 )
 

@@ -416,3 +416,23 @@ def test_trained_loads_another_pages_model_silently_or_trains_it(monkeypatch, ca
     monkeypatch.setattr(training, "load_cached", lambda name: None)
     monkeypatch.setattr(training, "train", lambda name: f"trained {name}")
     assert training.trained("convnet") == "trained convnet"
+
+
+def test_a_build_that_must_not_train_names_the_model_and_key_and_still_loads(
+    quiet_train, monkeypatch
+):
+    from mnist_book.paths import REQUIRE_CACHED_ENV
+
+    trained_once, _ = quiet_train()
+    monkeypatch.setenv(REQUIRE_CACHED_ENV, "1")
+    loaded, _ = quiet_train()  # in the cache: loads, trains nothing
+    assert loaded.from_cache and loaded.test_accuracy == trained_once.test_accuracy
+    other = dataclasses.replace(SMALL, seed=5)
+    with pytest.raises(model_cache.TrainingRefused) as refused:
+        quiet_train(config=other)
+    message = str(refused.value)
+    assert "single_layer" in message and cache_key("single_layer", other) in message
+    assert REQUIRE_CACHED_ENV in message
+    assert model_cache.stored_record(training.cache_entry("single_layer", other)) is None
+    monkeypatch.setenv(REQUIRE_CACHED_ENV, "0")  # "0" allows training again
+    assert not quiet_train(config=other)[0].from_cache

@@ -136,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--train-size", type=_positive_int, metavar="N", help="train on the first N images only"
     )
     train_parser.add_argument(
+        "--steps-per-execution",
+        type=_positive_int,
+        metavar="N",
+        help="training steps per call into TensorFlow (speed only; Keras fit)",
+    )
+    train_parser.add_argument(
         "--no-cache",
         dest="use_cache",
         action="store_false",

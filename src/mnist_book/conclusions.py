@@ -407,7 +407,8 @@ def chosen_on_validation(chosen: str, test_accuracy: float, single_test_accuracy
         return "The validation digits chose the single model itself."
     if difference > 0:
         return (
-            f"That is {difference} more test digits right than the single model's "
+            f"That is {difference} more test digit{'s' if difference > 1 else ''} right "
+            "than the single model's "
             f"{single_test_accuracy:.2%}."
         )
     if difference == 0:
@@ -455,7 +456,9 @@ def time_bought(table: pd.DataFrame) -> str:
     faster = table["seconds per epoch now"] < 0.8 * table["seconds per epoch before"]
     fewer = table["epochs now"] < table["epochs before"]
     reasons = []
-    if fewer.any():
+    if fewer.all():
+        reasons.append("fewer epochs in every step")
+    elif fewer.any():
         reasons.append(f"fewer epochs ({_joined(table.index[fewer])})")
     if faster.any():
         speedup = table["seconds per epoch before"] / table["seconds per epoch now"]

@@ -367,6 +367,7 @@ def _train_and_evaluate(
     chief: bool,
     key: str | None,
 ) -> TrainResult:
+    model_cache.refuse_training_if_required(name, key)
     distribution = distribution_of(strategy)
     if chief:
         training.announce_training(name, config, log, where=distribution.description)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from mnist_book import data, model_cache, paths, training
 from mnist_book.config import TrainConfig, recipe
-from mnist_book.distributed import SAVED_TO, announce_loaded, entry_path
+from mnist_book.distributed import SAVED_TO, announce_loaded, cache_key, entry_path
 from mnist_book.results import Distribution
 from mnist_book.strategies import DEFAULT_TIMEOUT
 from mnist_book.training import TrainResult
@@ -124,6 +124,7 @@ def _launch(
     log: Callable[[str], None],
 ) -> TrainResult:
     """Run the workers, whose chief stores its result in cache `entry`; that result."""
+    model_cache.refuse_training_if_required(name, cache_key(name, config, distribution))
     workers = distribution.workers
     addresses = [f"127.0.0.1:{port}" for port in free_ports(workers)]
     threads = max(1, (os.cpu_count() or 1) // workers)

@@ -33,6 +33,27 @@ TRAINING_LOCK = "training.lock"
 """Held while a model trains (`mnist_book.training.training_turn`)."""
 
 
+class TrainingRefused(RuntimeError):
+    """A training was asked for where ``MNIST_BOOK_REQUIRE_CACHED`` forbids training."""
+
+
+def refuse_training_if_required(name: str, key: str | None) -> None:
+    """Raise `TrainingRefused` if ``MNIST_BOOK_REQUIRE_CACHED`` is set (not "" or "0").
+
+    Called before any training starts: a build over a gathered cache that would train
+    fails at once, naming the model and its cache key, instead of training for minutes.
+    """
+    if os.environ.get(paths.REQUIRE_CACHED_ENV, "") in ("", "0"):
+        return
+    raise TrainingRefused(
+        f"{name} would train here (cache key {key or 'none: an uncached training'}), and "
+        f"{paths.REQUIRE_CACHED_ENV}={os.environ[paths.REQUIRE_CACHED_ENV]} forbids training. "
+        f"Put its entry into the model cache ({models_dir()}) first, for example with "
+        f"`mnist-book train {name}` or from the published cache, or unset "
+        f"{paths.REQUIRE_CACHED_ENV}."
+    )
+
+
 def models_dir() -> Path:
     """The directory of the model cache's entries."""
     return paths.cache_dir() / "models"

@@ -302,6 +302,7 @@ def announce_training(
 def _train_and_evaluate(
     name: str, config: TrainConfig, log: Callable[[str], None], key: str | None
 ) -> TrainResult:
+    model_cache.refuse_training_if_required(name, key)
     announce_training(name, config, log)
     epoch_log = _EpochLog(name, config.epochs, log)
     with training_turn(name, log):
