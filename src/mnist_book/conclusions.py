@@ -459,12 +459,12 @@ def time_bought(table: pd.DataFrame) -> str:
     if fewer.all():
         reasons.append("fewer epochs in every step")
     elif fewer.any():
-        reasons.append(f"fewer epochs ({_joined(table.index[fewer])})")
+        reasons.append(f"fewer epochs ({listed(table.index[fewer])})")
     if faster.any():
         speedup = table["seconds per epoch before"] / table["seconds per epoch now"]
         reasons.append(
             "faster epochs ("
-            + _joined([f"{step}: {speedup[step]:.1f} times" for step in table.index[faster]])
+            + listed([f"{step}: {speedup[step]:.1f} times" for step in table.index[faster]])
             + ")"
         )
     change = table["test accuracy now"] - table["test accuracy before"]
@@ -486,7 +486,8 @@ def time_bought(table: pd.DataFrame) -> str:
     )
 
 
-def _joined(items: Sequence[str] | pd.Index) -> str:
+def listed(items: Sequence[str] | pd.Index) -> str:
+    """ "a", "a and b", "a, b and c": items in a sentence."""
     items = [str(item) for item in items]
     return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
 

@@ -47,6 +47,7 @@ from mnist_book import (
 )
 from mnist_book._keras import keras
 from mnist_book._keras import tensorflow as tf
+from mnist_book.conclusions import listed
 from mnist_book.config import TrainConfig, recipe
 from mnist_book.data import load_mnist
 from mnist_book.models import build_model, prepare_images
@@ -120,7 +121,7 @@ def accuracy_summary(table: pd.DataFrame, baseline: str, spreads: Sequence[str])
     accuracy = table["test accuracy"]
     gap = max(abs(accuracy[row] - accuracy[baseline]) for row in spreads)
     replicas = _replicas_in_words(table, spreads)
-    figures = _and([f"{accuracy[row]:.2%} on {row}" for row in [baseline, *spreads]])
+    figures = listed([f"{accuracy[row]:.2%} on {row}" for row in [baseline, *spreads]])
     lesson = (
         "with the same global batch and learning rate, data parallelism changes *where* the "
         "gradients are computed, not *what* is learned"
@@ -181,7 +182,7 @@ def scaling_summary(table: pd.DataFrame, baseline: str, spreads: Sequence[str], 
     else:
         against_fit = f"was slower than Keras's `model.fit` ({loop:.2f}x its images per second)"
     return (
-        f"On {_replicas_in_words(table, spreads)}, {_and(runs)}. {verdict} On one process, "
+        f"On {_replicas_in_words(table, spreads)}, {listed(runs)}. {verdict} On one process, "
         f"this page's training loop {against_fit} on the same training."
     )
 
@@ -225,11 +226,12 @@ def replica_agreement(runs: Mapping[str, TrainingRecord | TrainResult]) -> str:
     for label, run in runs.items():
         groups.setdefault(run.replica_weights[0], []).append(label)
     if len(groups) == 1:
-        return f"{within} Across runs they agree too: {_and(list(runs))} end with the same weights."
+        agreeing = listed(list(runs))
+        return f"{within} Across runs they agree too: {agreeing} end with the same weights."
     if len(groups) == len(runs):
         across = f"Across runs, all {len(runs)} end with different weights"
     else:
-        sets = "; ".join(_and(labels) for labels in groups.values())
+        sets = "; ".join(listed(labels) for labels in groups.values())
         across = f"Across runs they end with {len(groups)} different sets of weights ({sets})"
     batch = next(iter(runs.values())).config.batch_size
     return (
@@ -242,12 +244,7 @@ def replica_agreement(runs: Mapping[str, TrainingRecord | TrainResult]) -> str:
 def _replicas_in_words(table: pd.DataFrame, rows: Sequence[str]) -> str:
     """ "2 replicas" if `rows` all have 2 replicas, else "2 and 4 replicas"."""
     counts = sorted({int(table.loc[row, "replicas"]) for row in rows})
-    return f"{_and([str(count) for count in counts])} replicas"
-
-
-def _and(items: Sequence[str]) -> str:
-    """ "a", "a and b", "a, b and c"."""
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+    return f"{listed([str(count) for count in counts])} replicas"
 
 
 # Batch and learning rate --------------------------------------------------------------------
