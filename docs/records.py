@@ -67,21 +67,14 @@ plotting.sample_grid(
 )
 
 # %% tags=["remove-input"]
-augmented_recipe = recipe("convnet_augmented")
-steps = augmented_recipe.steps_per_execution
 Markdown(
-    "The same network as on [the convnet page](convolutional-network.py), "
-    f"on augmented digits, for {augmented_recipe.epochs} epochs where the "
-    f"convnet had {recipe('convnet').epochs} (chosen, like every recipe on "
-    "this page, on the validation digits). This chapter counts minutes: "
-    "each training is timed with the machine to itself. "
-    f"`steps_per_execution={steps}` in `compile` lets Keras hand TensorFlow "
-    f"{steps} training steps per call instead of one: the same steps and the "
-    "same numbers, with less time spent going back and forth to Python."
+    "The same network and training as on "
+    "[the convnet page](convolutional-network.py), on augmented digits, for "
+    f"{recipe('convnet_augmented').epochs} epochs where the convnet had "
+    f"{recipe('convnet').epochs} (chosen, like every recipe on this page, on "
+    "the validation digits). This chapter counts minutes: each training is "
+    "timed with the machine to itself."
 )
-
-# %% tags=["remove-input"]
-show(program("convnet_augmented").compile)
 
 # %% tags=["exclusive"]
 baseline = trained("convnet")
@@ -138,16 +131,7 @@ show(
 peak = recipe("convnet_bn").learning_rate
 Markdown(
     f"It trains as above, with a peak learning rate of {peak:g} instead of "
-    f"{cosine.learning_rate:g}:"
-)
-
-# %% tags=["remove-input"]
-show(
-    changes(
-        program("convnet_augmented", cosine).compile,
-        program("convnet_bn").compile,
-    ),
-    "diff",
+    f"{cosine.learning_rate:g}."
 )
 
 # %% tags=["exclusive"]
@@ -241,7 +225,7 @@ Markdown(
 
 # %% tags=["remove-input"]
 saved = records.time_saved_table(ladder)
-shown = saved.filter(regex="epochs|minutes|accuracy")
+shown = saved.filter(regex="minutes|accuracy")
 accuracies = [c for c in shown.columns if "accuracy" in c]
 shown.style.format("{:.1f}", subset=["minutes before", "minutes now"]).format(
     "{:.2%}", subset=accuracies
