@@ -44,3 +44,32 @@ def test_downloads_are_the_script_and_a_colab_ready_notebook(tmp_path):
     assert "%pip install" in setup.source and "git+https://github.com/a/b" in setup.source
     compile(TransformerManager().transform_cell(setup.source), "setup", "exec")
     assert cell.source == "print(1)"
+
+
+def test_downloads_leave_out_the_solutions_and_keep_the_check_cells(tmp_path):
+    script = tmp_path / "docs" / "page.py"
+    script.parent.mkdir()
+    script.write_text(
+        "# %% [markdown]\n# ### Exercise 1\n\n"
+        "# %%\ncheck(1, ...)\n\n"
+        '# %% tags=["solution"]\nanswer = 42\n\n'
+        '# %% tags=["solution", "remove-input"]\nsolution(1, answer)\n\n'
+        '# %% tags=["remove-input"]\nsentence()\n'
+    )
+    executed = tmp_path / "page.ipynb"
+    notebook = nbformat.v4.new_notebook()
+    for index, (source, tags) in enumerate(
+        [("check(1, ...)", []), ("answer = 42", ["solution"]), ("sentence()", ["remove-input"])]
+    ):
+        notebook.cells.append(
+            nbformat.v4.new_code_cell(source, id=f"c{index}", metadata={"tags": tags})
+        )
+    nbformat.write(notebook, executed)
+
+    downloads.write_downloads(script, executed, tmp_path / "site", None)
+    written_script = (tmp_path / "site" / "page.py").read_text()
+    assert "check(1, ...)" in written_script and "sentence()" in written_script
+    assert "answer" not in written_script and "solution" not in written_script
+    assert written_script.startswith("# %% [markdown]\n# ### Exercise 1\n")
+    cells = nbformat.read(tmp_path / "site" / "page.ipynb", as_version=4).cells
+    assert [cell.source for cell in cells] == ["check(1, ...)", "sentence()"]

@@ -168,3 +168,19 @@ def test_a_cache_warning_is_said_in_the_log_and_not_shown_on_the_page(tmp_path, 
     (line,) = [line for line in said if "published cache" in line]
     assert line.startswith("page.py: Not using the published cache at http://127.0.0.1:")
     assert not any("stderr" in line for line in said)
+
+
+def test_a_solution_that_is_no_longer_right_fails_naming_its_exercise(tmp_path):
+    page = """\
+    # %%
+    from mnist_book import exercises
+    counted = 784 * 10  # the biases forgotten
+    # %% tags=["solution", "remove-input"]
+    exercises.solution("single-layer", 1, counted)
+    """
+    with pytest.raises(PageExecutionError) as failure:
+        run(tmp_path, {"single-layer.py": page})
+    message = str(failure.value)
+    assert message.startswith("Tutorial page single-layer.py: code cell 2 (`exercises.solution(")
+    assert "exercise 1 of the single-layer chapter ('Count the parameters')" in message
+    assert f"(answer={784 * 10}, parameters={784 * 10 + 10})" in message

@@ -157,3 +157,40 @@ def test_html_without_a_notebook_is_unchanged():
 def test_the_mathjax_loader_is_removed_from_finished_pages():
     page = '<body><p>x</p><script data-mkdocs-jupyter-mathjax="{}">\nload()\n</script>\n</body>'
     assert notebook_html.strip_mathjax_loader(page) == "<body><p>x</p></body>"
+
+
+def test_each_exercises_solution_cells_are_one_collapsed_block(tmp_path):
+    """Runs of `solution` cells, rendered by mkdocs-jupyter, each become one <details> whose
+    summary names its exercise; the cells keep their code and outputs, and nothing else moves."""
+
+    def cell(source, tags=(), output=None):
+        outputs = [nbformat.v4.new_output("stream", name="stdout", text=output)] if output else []
+        return nbformat.v4.new_code_cell(source, metadata={"tags": list(tags)}, outputs=outputs)
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("### Exercise 1"),
+        cell("check(1, ...)", output="Write your answer\n"),
+        cell("answer = 6 * 7", ["solution"], output="42\n"),
+        cell("solution(1, answer)", ["solution", "remove-input"], output="Because.\n"),
+        nbformat.v4.new_markdown_cell("### Exercise 2"),
+        cell("check(2, ...)"),
+        cell("answer = 2", ["solution"], output="2\n"),
+    ]
+    for index, each in enumerate(notebook.cells):
+        each.id = f"cell-{index}"
+    path = tmp_path / "exercises.ipynb"
+    nbformat.write(notebook, path)
+    html = notebook_html.clean_notebook_html(
+        nb2html(str(path), remove_tag_config={"remove_input_tags": ["remove-input"]})
+    )
+    collapsed = notebook_html.collapse_solutions(html)
+    blocks = re.findall(r"<details class=\"success[^\"]*\">(.*?)</details>", collapsed, re.S)
+    assert len(blocks) == 2
+    assert "<summary>Solution to exercise 1</summary>" in blocks[0]
+    assert "6" in blocks[0] and "42" in blocks[0] and "Because." in blocks[0]
+    assert "Exercise 2" not in blocks[0] and "check(" not in blocks[0]
+    assert "<summary>Solution to exercise 2</summary>" in blocks[1] and "answer" in blocks[1]
+    assert collapsed.count("<div") == collapsed.count("</div>") == html.count("</div>")
+    assert re.sub(r"<details.*?<summary>.*?</summary>\n|</details>", "", collapsed) == html
+    assert notebook_html.collapse_solutions(notebook_html.clean_notebook_html(rendered(tmp_path)))

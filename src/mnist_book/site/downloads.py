@@ -1,6 +1,9 @@
 """Each tutorial's downloads: its script (``.py``), the executed notebook (``.ipynb``, with a
 set-up cell for Google Colab) and an "Open in Colab" link.
 
+Both leave out the exercises' solutions (cells tagged ``solution``) and keep their check
+cells, so that a reader works the exercises in the download and checks the answers there.
+
 Colab opens notebooks from GitHub only, so the link points at the published site's branch,
 gh-pages, where the executed notebook lies beside the page.
 """
@@ -8,10 +11,13 @@ gh-pages, where the executed notebook lies beside the page.
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import nbformat
+
+from mnist_book.site.notebook_html import SOLUTION_TAG
+
+_SCRIPT_CELL = re.compile(r"^# %%.*$", re.M)
 
 COLAB_SETUP = """\
 # Set-up for Google Colab (does nothing elsewhere): install the mnist_book package.
@@ -55,8 +61,13 @@ def write_downloads(script: Path, executed: Path, target: Path, repo_url: str | 
     a repository to install the package from.
     """
     target.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(script, target / script.name)
+    (target / script.name).write_text(
+        without_solutions(script.read_text(encoding="utf-8")), encoding="utf-8"
+    )
     notebook = nbformat.read(executed, as_version=4)
+    notebook.cells = [
+        cell for cell in notebook.cells if SOLUTION_TAG not in cell.metadata.get("tags", [])
+    ]
     notebook.metadata = {
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
         "language_info": {"name": "python"},
@@ -65,3 +76,16 @@ def write_downloads(script: Path, executed: Path, target: Path, repo_url: str | 
         setup = COLAB_SETUP.format(repo_url=repo_url.rstrip("/"))
         notebook.cells.insert(0, nbformat.v4.new_code_cell(setup, id="colab-setup"))
     nbformat.write(notebook, target / f"{script.stem}.ipynb")
+
+
+def without_solutions(script: str) -> str:
+    """A percent-format `script` without its cells tagged ``solution``."""
+    starts = [match.start() for match in _SCRIPT_CELL.finditer(script)]
+    cells = [script[a:b] for a, b in zip([0, *starts], [*starts, len(script)], strict=True)]
+    return "".join(cell for cell in cells if not _is_solution_cell(cell))
+
+
+def _is_solution_cell(cell: str) -> bool:
+    header = cell.split("\n", 1)[0]
+    tags = re.search(r"tags=\[(?P<tags>[^\]]*)\]", header) if header.startswith("# %%") else None
+    return tags is not None and f'"{SOLUTION_TAG}"' in tags["tags"]

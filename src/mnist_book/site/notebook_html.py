@@ -39,6 +39,11 @@ _CELL_TAG_TOOLBAR = re.compile(
 _VERBATIM = re.compile(r"(<(pre|textarea|script|style)\b.*?</\2>)", re.S | re.I)
 _INDENT = re.compile(r"\n[ \t]+")
 _MATHJAX_LOADER = re.compile(r"<script data-mkdocs-jupyter-mathjax=.*?</script>\s*", re.S)
+_CELL_START = re.compile(r'<div class="jp-Cell\b(?P<classes>[^"]*)"')
+_DIV_TAG = re.compile(r"<div\b|</div>")
+
+SOLUTION_TAG = "solution"
+"""The tag of an exercise's solution cells (`# %% tags=["solution"]`): shown collapsed."""
 
 
 def clean_notebook_html(html: str) -> str:
@@ -74,6 +79,52 @@ def clean_notebook_html(html: str) -> str:
     body = body.replace('class="jp-Cell-inputWrapper" tabindex="0"', 'class="jp-Cell-inputWrapper"')
     # Notebook headings' "¶" links: as Material's own, so search leaves them out.
     return body.replace('class="anchor-link"', 'class="headerlink"')
+
+
+def collapse_solutions(html: str) -> str:
+    """`html` with each run of ``solution`` cells inside a collapsed "Solution" block.
+
+    The k-th run on the page is exercise k's solution: a ``<details>`` (mkdocs-material's
+    collapsible "success" admonition, opened by its summary with a click or the keyboard,
+    and opened for printing) whose summary names the exercise.
+    """
+    pieces, done, exercise = [], 0, 0
+    for start in _CELL_START.finditer(html):
+        if start.start() < done or not _is_solution(start):
+            continue
+        end = _cell_end(html, start.start())
+        while (following := _CELL_START.match(html, _skip_space(html, end))) and _is_solution(
+            following
+        ):
+            end = _cell_end(html, following.start())
+        exercise += 1
+        pieces += [
+            html[done : start.start()],
+            f'<details class="success mnist-book-solution">'
+            f"<summary>Solution to exercise {exercise}</summary>\n",
+            html[start.start() : end],
+            "</details>",
+        ]
+        done = end
+    return "".join(pieces) + html[done:]
+
+
+def _is_solution(cell_start: re.Match[str]) -> bool:
+    return f"celltag_{SOLUTION_TAG}" in cell_start["classes"].split()
+
+
+def _skip_space(html: str, position: int) -> int:
+    return len(html) - len(html[position:].lstrip())
+
+
+def _cell_end(html: str, start: int) -> int:
+    """The position just after the ``</div>`` that closes the ``<div>`` opened at `start`."""
+    depth = 0
+    for tag in _DIV_TAG.finditer(html, start):
+        depth += 1 if tag[0] == "<div" else -1
+        if depth == 0:
+            return tag.end()
+    raise ValueError(f"The cell at {start} of the page's HTML has no end.")
 
 
 def without_indentation(html: str) -> str:

@@ -138,11 +138,11 @@ class MnistBookPlugin(BasePlugin[PluginConfig]):
         if src in self.pending and self.background is not None:
             progress = self.background.progress(src)
             summary = progress.summary if progress else "Executing."
-            html = notebook_html.clean_notebook_html(html)
+            html = notebook_html.collapse_solutions(notebook_html.clean_notebook_html(html))
             return pending.banner(src, page.url, PROGRESS_FILE, summary) + html
         if src not in self.executed:
             return html
-        html = notebook_html.clean_notebook_html(html)
+        html = notebook_html.collapse_solutions(notebook_html.clean_notebook_html(html))
         html = figures.write_figure_files(html, Path(page.file.abs_dest_path).parent)
         html = links.link_documentation_files(html, page, files)
         stem = Path(src).stem
