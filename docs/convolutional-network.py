@@ -13,6 +13,7 @@ from mnist_book import (
     conclusions,
     data,
     evaluation,
+    exercises,
     inspection,
     inspection_plots,
     plotting,
@@ -189,7 +190,55 @@ show(listing.use)
 # placed it so that its centre of mass lies at the centre of the 28x28 square; a digit
 # drawn to the edges, or off-centre, is read worse. The [draw page](draw.md) frames your
 # drawing that way for you, in the browser.
+
+# %% [markdown]
+# ## Exercises
 #
+# Write your answer in place of `...` in an exercise's cell and run it: `exercises.check`
+# says whether it is right, or what is off. Each solution, executed when this page was built,
+# is folded under its exercise.
+#
+# ### Exercise 1: The first convolution's parameters
+#
+# How many parameters does the first `Conv2D` layer have: 32 filters of 3x3 on one grey
+# channel? Count them by hand, then compare with the layer table.
+
+# %%
+exercises.check("convolutional-network", 1, ...)
+
+# %% tags=["solution"]
+first = model.layers[0]
+by_hand = (
+    3 * 3 * 1 * first.filters + first.filters
+)  # weights, then one bias per filter
+by_hand, first.count_params()
+
+# %% tags=["solution", "remove-input"]
+Markdown(exercises.solution("convolutional-network", 1, by_hand))
+
+# %% [markdown]
+# ### Exercise 2: The shape after pooling
+#
+# What is the shape of one image's output after the first convolution (no padding) and the
+# first 2x2 max pooling, as (height, width, channels)?
+#
+# <details><summary>Hint</summary>
+# Without padding, a 3-pixel window fits 28 - 2 times across 28 pixels; each filter gives
+# one channel.
+# </details>
+
+# %%
+exercises.check("convolutional-network", 2, ...)
+
+# %% tags=["solution"]
+side = (28 - 3 + 1) // 2  # a 3-pixel window fits 26 times; pooling halves
+after_pooling = (side, side, 32)
+after_pooling, tuple(model.layers[1].output.shape[1:])
+
+# %% tags=["solution", "remove-input"]
+Markdown(exercises.solution("convolutional-network", 2, after_pooling))
+
+# %% [markdown]
 # **Next:** [what the networks learned](what-networks-learned.py) looks inside this
 # network; then [beyond 99.5 %](records.py) takes it towards the published records, one
 # ingredient at a time, and [error analysis and comparison](error-analysis.py) puts every

@@ -19,7 +19,7 @@ from dataclasses import replace
 
 from IPython.display import Markdown
 
-from mnist_book import distributed, launch, plotting, strategies
+from mnist_book import distributed, exercises, launch, plotting, strategies
 from mnist_book.config import recipe
 from mnist_book.training import train
 
@@ -212,6 +212,55 @@ Markdown(
 # checkpoint after every completed epoch, beside the model cache: starting the same training
 # again resumes from the last completed epoch and ends with the same weights as a training
 # that was never interrupted. The tests of `mnist_book` kill workers to prove each of these.
+
+# %% [markdown]
+# ## Exercises
 #
+# Write your answer in place of `...` in an exercise's cell and run it: `exercises.check`
+# says whether it is right, or what is off. Each solution, executed when this page was built,
+# is folded under its exercise.
+#
+# ### Exercise 1: Four workers' learning rate
+#
+# Four workers each take 64 images a step. By the linear scaling rule, what learning rate
+# should they use, starting from the convnet's 0.001 for a global batch of 128?
+
+# %%
+exercises.check("distributed-training", 1, ...)
+
+# %% tags=["solution"]
+rate = 1e-3 * (4 * 64) / 128  # the rate grows with the global batch
+(
+    rate,
+    distributed.scale_for_replicas(
+        recipe("convnet"), replicas=4, per_replica=64
+    ).learning_rate,
+)
+
+# %% tags=["solution", "remove-input"]
+Markdown(exercises.solution("distributed-training", 1, rate))
+
+# %% [markdown]
+# ### Exercise 2: Steps with two workers
+#
+# With two workers and the convnet's global batch of 128, how many optimiser steps does one
+# epoch take?
+#
+# <details><summary>Hint</summary>
+# Each step's global batch is shared out among the workers.
+# </details>
+
+# %%
+exercises.check("distributed-training", 2, ...)
+
+# %% tags=["solution"]
+convnet_recipe = recipe("convnet")
+steps = convnet_recipe.fitted_images() // convnet_recipe.batch_size
+steps
+
+# %% tags=["solution", "remove-input"]
+Markdown(exercises.solution("distributed-training", 2, steps))
+
+# %% [markdown]
 # **Back:** [error analysis and comparison](error-analysis.py) puts every model of the site
 # side by side.

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from mnist_book import conclusions, data, evaluation, plotting
+from mnist_book import conclusions, data, evaluation, exercises, plotting
 from mnist_book.models import MODEL_NAMES
 from mnist_book.training import trained
 
@@ -123,7 +123,54 @@ plotting.misclassified_gallery(
 # Look at them as a person would: some are ambiguous even to us, and a few look
 # mislabelled. Past a point, the errors that remain say as much about the data as about the
 # models.
+
+# %% [markdown]
+# ## Exercises
 #
+# Write your answer in place of `...` in an exercise's cell and run it: `exercises.check`
+# says whether it is right, or what is off. Each solution, executed when this page was built,
+# is folded under its exercise.
+#
+# ### Exercise 1: The convnet's most frequent mistake
+#
+# Which mistake does the convnet make most often? Answer with a pair `(true digit,
+# predicted digit)`, from `scores["convnet"].confusion`.
+#
+# <details><summary>Hint</summary>
+# Rows of a confusion matrix are the true digits, columns the predicted ones.
+# </details>
+
+# %%
+exercises.check("error-analysis", 1, ...)
+
+# %% tags=["solution"]
+confusion = scores["convnet"].confusion.copy()
+np.fill_diagonal(confusion, 0)  # the diagonal holds the digits read right
+true, predicted = np.unravel_index(confusion.argmax(), confusion.shape)
+mistake = (int(true), int(predicted))
+mistake
+
+# %% tags=["solution", "remove-input"]
+Markdown(exercises.solution("error-analysis", 1, mistake))
+
+# %% [markdown]
+# ### Exercise 2: Wrong for both
+#
+# How many test digits do both the single layer and the convnet get wrong?
+
+# %%
+exercises.check("error-analysis", 2, ...)
+
+# %% tags=["solution"]
+wrong_for_single = scores["single_layer"].predictions != y_test
+wrong_for_convnet = scores["convnet"].predictions != y_test
+both = int((wrong_for_single & wrong_for_convnet).sum())
+both
+
+# %% tags=["solution", "remove-input"]
+Markdown(exercises.solution("error-analysis", 2, both))
+
+# %% [markdown]
 # **Try it:** [draw a digit](draw.md) and make the models disagree with your own handwriting.
 #
 # Back to the [home page](index.md) for the results table of the whole site.

@@ -7,10 +7,11 @@
 # > `flatten`.
 
 # %%
+import keras
 import numpy as np
 from IPython.display import Markdown
 
-from mnist_book import conclusions, data, plotting
+from mnist_book import conclusions, data, exercises, plotting
 from mnist_book.conclusions import ErrorChange
 from mnist_book.keras_program import program, show
 from mnist_book.models import build_model, layer_table, prepare_images
@@ -122,6 +123,45 @@ Markdown(
 
 # %%
 plotting.confusion_heatmap(scores.confusion, title="flatten: test set")
+
+# %% [markdown]
+# ## Exercises
+#
+# Write your answer in place of `...` in an exercise's cell and run it: `exercises.check`
+# says whether it is right, or what is off. Each solution, executed when this page was built,
+# is folded under its exercise.
+#
+# ### Exercise 1: A flattened batch
+#
+# What shape does a `Flatten` layer give a batch of 32 MNIST images, shape (32, 28, 28)?
+# Answer with a tuple, then try it on an array of zeros.
+
+# %%
+exercises.check("flatten-layer", 1, ...)
+
+# %% tags=["solution"]
+tuple(keras.layers.Flatten()(np.zeros((32, 28, 28))).shape)
+
+# %% tags=["solution", "remove-input"]
+Markdown(exercises.solution("flatten-layer", 1, (32, 784)))
+
+# %% [markdown]
+# ### Exercise 2: Halfway down the schedule
+#
+# What learning rate does this page's cosine schedule give halfway through the training?
+# `result.config.learning_rate_schedule()` is the schedule: call it with a step number.
+
+# %%
+exercises.check("flatten-layer", 2, ...)
+
+# %% tags=["solution"]
+config = result.config
+steps = config.steps_per_epoch() * config.epochs
+halfway = float(config.learning_rate_schedule()(steps // 2))
+halfway
+
+# %% tags=["solution", "remove-input"]
+Markdown(exercises.solution("flatten-layer", 2, halfway))
 
 # %% [markdown]
 # **Next:** [a convnet](convolutional-network.py) stops treating the image as a flat list of

@@ -6,13 +6,14 @@
 # > [single dense layer](single-layer.py). Model: `hidden_layer`.
 
 # %%
+import keras
 import pandas as pd
 from IPython.display import Markdown
 
-from mnist_book import conclusions, data, evaluation, plotting
+from mnist_book import conclusions, data, evaluation, exercises, plotting
 from mnist_book.conclusions import ErrorChange
 from mnist_book.keras_program import program, show
-from mnist_book.models import build_model, layer_table
+from mnist_book.models import build_model, layer_table, prepare_images
 from mnist_book.training import train, trained
 
 (x_train, y_train), (x_test, y_test) = data.load_mnist()
@@ -133,7 +134,66 @@ Markdown(
 )
 
 # %% [markdown]
+# ## Exercises
 #
+# Write your answer in place of `...` in an exercise's cell and run it: `exercises.check`
+# says whether it is right, or what is off. Each solution, executed when this page was built,
+# is folded under its exercise.
+#
+# ### Exercise 1: A wider hidden layer
+#
+# How many parameters would the network have with 300 hidden units instead of 100? Count
+# them, then build the model in Keras and let `count_params()` confirm.
+
+# %%
+exercises.check("hidden-layer", 1, ...)
+
+# %% tags=["solution"]
+wider = keras.Sequential(
+    [
+        keras.Input(shape=(784,)),
+        keras.layers.Dense(300, activation="relu"),
+        keras.layers.Dense(10, activation="softmax"),
+    ]
+)
+wider.count_params()
+
+# %% tags=["solution", "remove-input"]
+Markdown(exercises.solution("hidden-layer", 1, wider.count_params()))
+
+# %% [markdown]
+# ### Exercise 2: Take away the activation
+#
+# The page says that without a non-linear activation the two layers would collapse into a
+# single linear map. Build the hidden-layer network with `activation=None` in its hidden
+# layer, train it for two epochs on the first 10,000 training images, and give `check` the
+# model: it tests whether one layer computes the same.
+
+# %%
+exercises.check("hidden-layer", 2, ...)
+
+# %% tags=["solution"]
+keras.utils.set_random_seed(0)
+linear = keras.Sequential(
+    [
+        keras.Input(shape=(784,)),
+        keras.layers.Dense(100, activation=None),
+        keras.layers.Dense(10, activation="softmax"),
+    ]
+)
+linear.compile(
+    optimizer="adam",
+    loss="sparse_categorical_crossentropy",
+    metrics=["accuracy"],
+)
+images = prepare_images("hidden_layer", x_train[:10_000])
+linear.fit(images, y_train[:10_000], epochs=2, batch_size=128, verbose=0)
+linear.evaluate(prepare_images("hidden_layer", x_test), y_test, verbose=0)
+
+# %% tags=["solution", "remove-input"]
+Markdown(exercises.solution("hidden-layer", 2, linear))
+
+# %% [markdown]
 # **Next:** [the Flatten layer](flatten-layer.py) writes this same network more cleanly.
 #
 # **Try it:** [draw a digit](draw.md) and watch this network read it, live, beside the

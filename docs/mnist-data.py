@@ -21,7 +21,7 @@
 import pandas as pd
 from IPython.display import Markdown
 
-from mnist_book import conclusions, data, plotting
+from mnist_book import conclusions, data, exercises, plotting
 
 (x_train, y_train), (x_test, y_test) = data.load_mnist()
 print(
@@ -112,5 +112,47 @@ print(
 # The models on the following pages all see these scaled pixels; `mnist_book.models` also
 # reshapes them to each model's input: 784 numbers for the dense models, a 28x28 image for the
 # `Flatten` model, and a 28x28x1 image for the convnet.
+
+# %% [markdown]
+# ## Exercises
 #
+# Write your answer in place of `...` in an exercise's cell and run it: `exercises.check`
+# says whether it is right, or what is off. Each solution, executed when this page was built,
+# is folded under its exercise.
+#
+# ### Exercise 1: Count the fives
+#
+# How many images of the training set show the digit 5? The labels are in `y_train`.
+#
+# <details><summary>Hint</summary>
+# <code>y_train == 5</code> is an array of True and False; summing it counts the Trues.
+# </details>
+
+# %%
+exercises.check("mnist-data", 1, ...)
+
+# %% tags=["solution"]
+fives = int((y_train == 5).sum())
+fives
+
+# %% tags=["solution", "remove-input"]
+Markdown(exercises.solution("mnist-data", 1, fives))
+
+# %% [markdown]
+# ### Exercise 2: How much of a digit is ink
+#
+# What share of all the training images' pixels have any ink, a value above 0? Give it as a
+# fraction: 0.25 for a quarter.
+
+# %%
+exercises.check("mnist-data", 2, ...)
+
+# %% tags=["solution"]
+ink = float((x_train > 0).mean())
+ink
+
+# %% tags=["solution", "remove-input"]
+Markdown(exercises.solution("mnist-data", 2, ink))
+
+# %% [markdown]
 # **Next:** [a single dense layer](single-layer.py), the smallest model that reads digits.

@@ -7,12 +7,14 @@
 # > gets right and wrong. Model: `single_layer`.
 
 # %%
+import keras
 from IPython.display import Markdown
 
 from mnist_book import (
     conclusions,
     data,
     evaluation,
+    exercises,
     inspection,
     inspection_plots,
     plotting,
@@ -189,6 +191,62 @@ plotting.prediction_grid(
     cols=7,
     indices=scores.misclassified[:14],
 )
+
+# %% [markdown]
+# ## Exercises
+#
+# Write your answer in place of `...` in an exercise's cell and run it: `exercises.check`
+# says whether it is right, or what is off. Each solution, executed when this page was built,
+# is folded under its exercise.
+#
+# ### Exercise 1: Count the parameters
+#
+# How many parameters does the single layer have? Count them from its shape, 784 pixels in
+# and 10 units out, before you look at the layer table.
+#
+# <details><summary>Hint</summary>
+# A Dense unit computes a weighted sum of its inputs plus a bias.
+# </details>
+
+# %%
+exercises.check("single-layer", 1, ...)
+
+# %% tags=["solution"]
+weights = 784 * 10  # one per pixel, for each of the 10 units
+biases = 10  # one per unit
+weights + biases
+
+# %% tags=["solution", "remove-input"]
+Markdown(exercises.solution("single-layer", 1, weights + biases))
+
+# %% [markdown]
+# ### Exercise 2: A learning rate too small
+#
+# Train two new single-layer models for one epoch on the first 10,000 training images: one
+# with Adam's usual learning rate, 0.001, and one with 0.000001. Give their test accuracies as
+# a pair, `(usual, tiny)`. What does the tiny rate do?
+#
+# <details><summary>Hint</summary>
+# <code>build_model("single_layer", learning_rate=1e-6)</code> gives a new, compiled model;
+# <code>model.evaluate</code> returns the loss and the accuracy.
+# </details>
+
+# %%
+exercises.check("single-layer", 2, ...)
+
+# %% tags=["solution"]
+images = prepare_images("single_layer", x_train[:10_000])
+test_images = prepare_images("single_layer", x_test)
+accuracies = []
+for rate in (1e-3, 1e-6):
+    keras.utils.set_random_seed(0)
+    trial = build_model("single_layer", learning_rate=rate)
+    trial.fit(images, y_train[:10_000], epochs=1, batch_size=32, verbose=0)
+    accuracies.append(trial.evaluate(test_images, y_test, verbose=0)[1])
+accuracies
+
+# %% tags=["solution", "remove-input"]
+Markdown(exercises.solution("single-layer", 2, tuple(accuracies)))
 
 # %% [markdown]
 # **Next:** [a hidden layer](hidden-layer.py) lets the network combine pixels before deciding.

@@ -14,7 +14,13 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from mnist_book import conclusions, data, inspection, inspection_plots
+from mnist_book import (
+    conclusions,
+    data,
+    exercises,
+    inspection,
+    inspection_plots,
+)
 from mnist_book.evaluation import predict_proba
 from mnist_book.models import prepare_images
 from mnist_book.training import trained
@@ -285,7 +291,49 @@ Markdown(
 )
 
 # %% [markdown]
+# ## Exercises
 #
+# Write your answer in place of `...` in an exercise's cell and run it: `exercises.check`
+# says whether it is right, or what is off. Each solution, executed when this page was built,
+# is folded under its exercise.
+#
+# ### Exercise 1: Another digit's background
+#
+# Take the first 7 of the test set, `images[np.flatnonzero(y_test == 7)[0]]`. How many of
+# the 32 first-layer filters give a positive output in its top-left corner, at [0, 0]?
+
+# %%
+exercises.check("what-networks-learned", 1, ...)
+
+# %% tags=["solution"]
+seven = images[np.flatnonzero(y_test == 7)[0]]
+seven_maps = inspection.filter_maps(convnet, seven)
+in_the_corner = int(np.sum(seven_maps[:, 0, 0] > 0))
+in_the_corner
+
+# %% tags=["solution", "remove-input"]
+Markdown(exercises.solution("what-networks-learned", 1, in_the_corner))
+
+# %% [markdown]
+# ### Exercise 2: The digit misread most
+#
+# Which digit does the convnet misread most often on the test set?
+#
+# <details><summary>Hint</summary>
+# <code>scores.misclassified</code> holds the indices of the digits read wrong.
+# </details>
+
+# %%
+exercises.check("what-networks-learned", 2, ...)
+
+# %% tags=["solution"]
+misread = np.bincount(y_test[scores.misclassified], minlength=10)
+misread
+
+# %% tags=["solution", "remove-input"]
+Markdown(exercises.solution("what-networks-learned", 2, int(misread.argmax())))
+
+# %% [markdown]
 # **Next:** [beyond 99.5 %](records.py) takes the convnet towards the published
 # records, one ingredient at a time; then [error analysis and
 # comparison](error-analysis.py) puts every model side by side.

@@ -271,14 +271,18 @@ def test_results_json_lists_the_models(context: Any, site_url: str) -> None:
 
 
 def test_downloads_are_the_source_and_a_runnable_notebook(tutorial_pages: set[str]) -> None:
-    """Each tutorial offers its script as written and its executed notebook, Colab-ready."""
+    """Each tutorial offers its script as written and its executed notebook, Colab-ready, both
+    with the exercises' check cells and without their solutions."""
     import nbformat
     from IPython.core.inputtransformer2 import TransformerManager
 
+    from mnist_book.site.downloads import without_solutions
+
     for page in sorted(tutorial_pages):
         stem = page.strip("/").split("/")[-1]
-        script = SITE / stem / f"{stem}.py"
-        assert script.read_text() == (ROOT / "docs" / f"{stem}.py").read_text(), page
+        script = (SITE / stem / f"{stem}.py").read_text()
+        assert script == without_solutions((ROOT / "docs" / f"{stem}.py").read_text()), page
+        assert "exercises.solution(" not in script, page
         notebook = nbformat.read(SITE / stem / f"{stem}.ipynb", as_version=4)
         nbformat.validate(notebook)
         assert notebook.metadata.kernelspec.name == "python3"
@@ -286,6 +290,36 @@ def test_downloads_are_the_source_and_a_runnable_notebook(tutorial_pages: set[st
         assert "google.colab" in setup.source and "%pip install" in setup.source
         compile(TransformerManager().transform_cell(setup.source), "setup", "exec")
         assert any(cell.get("outputs") for cell in cells), f"{page}: no outputs"
+        if "## Exercises" in script:
+            sources = [cell.source for cell in cells]
+            assert any(source.startswith("exercises.check(") for source in sources), page
+        assert not any("solution" in cell.metadata.get("tags", []) for cell in cells), page
+
+
+def test_solutions_are_folded_and_open_from_the_keyboard(
+    visit: Any, site_url: str, tutorial_pages: set[str]
+) -> None:
+    """Each exercise's solution starts folded; its summary takes the keyboard's focus, Enter
+    opens it, and the solution's executed output (its explanation last) shows."""
+    page = visit().context.new_page()
+    for path in sorted(tutorial_pages):
+        page.goto(site_url + path, wait_until="load")
+        stem = path.strip("/").split("/")[-1]
+        if "## Exercises" not in (ROOT / "docs" / f"{stem}.py").read_text():
+            continue
+        solutions = page.locator("details.mnist-book-solution")
+        assert solutions.count() >= 2, path
+        for index in range(solutions.count()):
+            solution = solutions.nth(index)
+            summary = solution.locator("summary")
+            assert summary.inner_text() == f"Solution to exercise {index + 1}", path
+            explanation = solution.locator(".jp-OutputArea-output").last
+            assert not explanation.is_visible(), path
+            summary.focus()
+            assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
+            page.keyboard.press("Enter")
+            assert solution.evaluate("element => element.open"), path
+            assert explanation.is_visible() and explanation.inner_text().strip(), path
 
 
 @pytest.mark.parametrize("path", PAGES, ids=page_id)

@@ -12,8 +12,12 @@ from mnist_book.evaluation import Evaluation
 from mnist_book.models import build_model
 
 DOCS = Path(__file__).parents[1] / "docs"
+# The records chapter's page is at its 100 KB limit without exercises (issue 28 left open).
+WITHOUT_EXERCISES = {"records"}
 CHAPTERS = sorted(
-    path.stem for path in DOCS.glob("*.py") if "# %%" in path.read_text(encoding="utf-8")
+    path.stem
+    for path in DOCS.glob("*.py")
+    if "# %%" in path.read_text(encoding="utf-8") and path.stem not in WITHOUT_EXERCISES
 )
 
 
@@ -51,9 +55,9 @@ def test_every_registered_exercise_is_on_a_page():
 
 
 def test_an_unknown_exercise_names_what_there_is():
-    with pytest.raises(KeyError, match=r"The records chapter has exercises \[1, 2\], not 9"):
-        exercises.check("records", 9, 1)
-    with pytest.raises(KeyError, match=r"No chapter 'nope' has exercises; chapters: .*records"):
+    with pytest.raises(KeyError, match=r"The mnist-data chapter has exercises \[1, 2\], not 9"):
+        exercises.check("mnist-data", 9, 1)
+    with pytest.raises(KeyError, match=r"No chapter .nope. has exercises; chapters: .*hidden"):
         exercises.check("nope", 1, 1)
 
 
@@ -168,20 +172,6 @@ def test_learning_rates_from_the_schedule_and_the_scaling_rule():
     assert "take turns" in judged("distributed-training", 2, steps // 2)[1]
 
 
-def test_errors_behind_accuracies(monkeypatch):
-    from mnist_book.records import SINGLE_MODEL_BAR
-
-    bar = round((1 - SINGLE_MODEL_BAR.accuracy) * 10_000)
-    assert judged("records", 1, bar)[0] and not judged("records", 1, bar + 1)[0]
-
-    class Trained:
-        test_accuracy = 0.9950
-
-    monkeypatch.setattr("mnist_book.training.trained", lambda name: Trained())
-    assert judged("records", 2, 50 - bar)[0]
-    assert "sign" in judged("records", 2, bar - 50)[1]
-
-
 def scored(labels, predictions):
     """An evaluation with these predictions (tiny made-up arrays: the judges' logic only)."""
     return Evaluation.from_probabilities(np.eye(10)[predictions], labels)
@@ -220,7 +210,7 @@ def test_a_right_solution_is_its_explanation():
 
 def test_a_solution_no_longer_right_names_chapter_exercise_and_figures():
     with pytest.raises(ClaimError) as failed:
-        exercises.solution("records", 1, 36)
+        exercises.solution("single-layer", 1, 784 * 10)
     message = str(failed.value)
-    assert "exercise 1 of the records chapter ('Errors behind a record')" in message
-    assert "answer=36" in message and "errors=" in message
+    assert "exercise 1 of the single-layer chapter ('Count the parameters')" in message
+    assert f"answer={784 * 10}" in message and "parameters=" in message
