@@ -22,7 +22,7 @@ endif
 
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help install lock lock-check test test-all test-browser site serve publish-cache bench bench-build bench-serve bench-draw bench-distributed bench-records profile lint format clean
+.PHONY: help install lock lock-check test test-all test-browser site serve publish-cache bench bench-build bench-serve bench-draw bench-distributed bench-records bench-exercises profile lint format clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -74,6 +74,9 @@ profile: $(STAMP)  ## Where an epoch's time goes, for every model (pipeline, aug
 
 bench-records: $(STAMP)  ## The records chapter's single-model recipe on three seeds (~10 min).
 	$(BIN)/python scripts/bench_records.py
+
+bench-exercises: $(STAMP)  ## Seconds the chapters' exercises took in the last build (after make site).
+	$(BIN)/python scripts/bench_exercises.py
 
 bench-build: $(STAMP)  ## Time cold, no-change, prose, page-code and package-edit rebuilds.
 	$(BIN)/python scripts/bench_build.py --sequential

@@ -20,3 +20,35 @@ def test_a_benchmark_script_answers_help(script):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage:")
+
+
+def test_the_exercises_benchmark_sums_the_cells_after_the_exercises_heading():
+    import importlib.util
+
+    import nbformat
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_exercises", SCRIPTS[0].parent / "bench_exercises.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    def timed(start, end):
+        times = {
+            "iopub.execute_input": f"2026-12-05T10:00:{start:02d}.000000Z",
+            "shell.execute_reply": f"2026-12-05T10:00:{end:02d}.500000Z",
+        }
+        return nbformat.v4.new_code_cell("x", metadata={"execution": times})
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        timed(0, 10),
+        nbformat.v4.new_markdown_cell("## Exercises\n\n### Exercise 1: a"),
+        timed(11, 12),
+        nbformat.v4.new_markdown_cell("### Exercise 2: b"),
+        timed(13, 15),
+        nbformat.v4.new_code_cell("untimed"),
+    ]
+    assert bench.exercise_seconds(notebook) == (2, 1.5 + 2.5, 10.5 + 1.5 + 2.5)
+    notebook.cells = notebook.cells[:1]
+    assert bench.exercise_seconds(notebook) == (0, 0.0, 10.5)
