@@ -7,7 +7,6 @@
 # > `flatten`.
 
 # %%
-import keras
 import numpy as np
 from IPython.display import Markdown
 
@@ -140,6 +139,8 @@ plotting.confusion_heatmap(scores.confusion, title="flatten: test set")
 exercises.check("flatten-layer", 1, ...)
 
 # %% tags=["solution"]
+import keras  # here, after mnist_book has set TensorFlow up
+
 tuple(keras.layers.Flatten()(np.zeros((32, 28, 28))).shape)
 
 # %% tags=["solution", "remove-input"]

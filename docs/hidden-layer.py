@@ -6,7 +6,6 @@
 # > [single dense layer](single-layer.py). Model: `hidden_layer`.
 
 # %%
-import keras
 import pandas as pd
 from IPython.display import Markdown
 
@@ -149,6 +148,8 @@ Markdown(
 exercises.check("hidden-layer", 1, ...)
 
 # %% tags=["solution"]
+import keras  # here, after mnist_book has set TensorFlow up
+
 wider = keras.Sequential(
     [
         keras.Input(shape=(784,)),

@@ -7,7 +7,6 @@
 # > gets right and wrong. Model: `single_layer`.
 
 # %%
-import keras
 from IPython.display import Markdown
 
 from mnist_book import (
@@ -235,6 +234,8 @@ Markdown(exercises.solution("single-layer", 1, weights + biases))
 exercises.check("single-layer", 2, ...)
 
 # %% tags=["solution"]
+import keras  # here, after mnist_book has set TensorFlow up
+
 images = prepare_images("single_layer", x_train[:10_000])
 test_images = prepare_images("single_layer", x_test)
 accuracies = []
