@@ -1,6 +1,7 @@
 """mkdocs-jupyter's HTML, cleaned: light, and the same whichever version rendered it."""
 
 import re
+from pathlib import Path
 
 import nbformat
 import pandas as pd
@@ -58,7 +59,8 @@ def test_code_cells_take_the_themes_code_block_markup(tmp_path):
     assert len(blocks) == 2
     assert "print" in blocks[0] and "hi" in blocks[0]
     assert "highlight-ipynb" not in cleaned
-    assert 'tabindex="0"' not in cleaned.split("jp-Cell-inputWrapper")[1][:20]
+    assert 'jp-Cell-inputWrapper" tabindex' in rendered(tmp_path)  # what there was to drop
+    assert "tabindex" not in cleaned.split("<code>")[0]  # no stop at every cell's source
     assert "<h1" in cleaned and "<em>prose</em>" in cleaned and ">hi\n</pre>" in cleaned
 
 
@@ -94,8 +96,67 @@ def test_empty_collapse_handles_are_dropped(tmp_path):
     assert "jp-Collapser" in html  # what there was to drop
     cleaned = notebook_html.clean_notebook_html(html)
     assert "jp-Collapser" not in cleaned
-    wrapper = '<div class="jp-Cell-inputWrapper"'
-    assert cleaned.count(wrapper) == html.count(wrapper) == 3
+    assert cleaned.count('<div class="jp-Cell ') == 3  # every cell is still there
+
+
+def test_a_code_cell_is_wrapped_once(tmp_path):
+    """mkdocs-jupyter wraps a code cell in a copy of its own <div>: one is enough."""
+    html = rendered(tmp_path)
+    cells = re.compile(r'<div class="jp-Cell jp-CodeCell')
+    assert len(cells.findall(html)) == 4  # what there was to drop: two cells, twice each
+    cleaned = notebook_html.clean_notebook_html(html)
+    assert len(cells.findall(cleaned)) == 2
+    assert cleaned.count("<div") == cleaned.count("</div>")
+
+
+def test_only_the_markup_the_site_addresses_is_kept(tmp_path, monkeypatch):
+    """The renderer's wrappers and classes that no rule of the site names go; the text, the
+    code, the outputs and the attributes that mean something (a mime type, a tab stop) stay."""
+    html = rendered(tmp_path)
+    cleaned = notebook_html.clean_notebook_html(html)
+    classes = {
+        name
+        for value in re.findall(r'<div class="([^"]*)"', cleaned)
+        for name in value.split()
+        if name.startswith(("jp-", "CodeMirror", "cm-"))
+    }
+    assert classes <= notebook_html.ADDRESSED_CLASSES
+    assert {"jp-Cell", "jp-CodeCell", "jp-RenderedText", "jp-OutputArea-output"} <= classes
+    assert "cell-id=" in html and "cell-id=" not in cleaned
+    assert "jp-OutputArea-child" in html and "jp-OutputArea-child" not in cleaned
+    assert 'data-mime-type="text/plain"' in cleaned
+    assert re.search(r'jp-OutputArea-output[^>]*tabindex="0"', cleaned)
+    monkeypatch.setattr(notebook_html, "_without_doubled_cells", lambda page: page)
+    monkeypatch.setattr(notebook_html, "_without_unaddressed_markup", lambda page: page)
+    with_all_markup = notebook_html.clean_notebook_html(html)
+    assert len(cleaned) < 0.75 * len(with_all_markup)
+
+    def text(page):
+        return " ".join(re.sub(r"<[^>]*>", " ", page).split())
+
+    assert text(cleaned) == text(with_all_markup)
+    assert "print" in text(cleaned) and "hi" in text(cleaned) and "Title" in text(cleaned)
+
+
+def test_an_outputs_own_markup_is_not_touched():
+    html = (
+        '<div class="jupyter-wrapper"><div class="jp-Cell jp-CodeCell jp-Notebook-cell">'
+        '<div class="jp-Cell-outputWrapper"><div class="figure" id="f" data-x="1">'
+        '<div><div class="jp-RenderedHTML mine">x</div></div></div></div></div></div>'
+    )
+    assert notebook_html.clean_notebook_html(html) == (
+        '<div class="jupyter-wrapper"><div class="jp-Cell jp-CodeCell">'
+        '<div class="figure" id="f" data-x="1">'
+        '<div><div class="jp-RenderedHTML mine">x</div></div></div></div></div>'
+    )
+
+
+def test_the_classes_the_site_styles_are_kept():
+    """A class that docs/stylesheets/notebook.css styles but the cleaning dropped would
+    leave its rule addressing nothing."""
+    css = (Path(__file__).parents[2] / "docs" / "stylesheets" / "notebook.css").read_text()
+    styled = set(re.findall(r"\.(jp-[\w-]+)", css))
+    assert styled and styled <= notebook_html.ADDRESSED_CLASSES
 
 
 def test_cell_tags_are_not_shown_as_text(tmp_path):

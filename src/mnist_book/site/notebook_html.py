@@ -7,7 +7,8 @@ CDN), and wraps each code cell in its own copy widget with a second copy of the 
 mkdocs-material's own markup (`<div class="highlight"><pre><code>`), so they get the theme's
 highlighting, light and dark, and its copy button, and `docs/stylesheets/notebook.css` lays
 out the cells in a few rules. A cell's tags, which mkdocs-jupyter shows as text above its code,
-are dropped. The site has no mathematics to typeset and no Mermaid diagrams
+are dropped, and so are the wrappers and classes no rule of the site's addresses (a third of
+a long page's notebook markup). The site has no mathematics to typeset and no Mermaid diagrams
 in notebooks; `strip_mathjax_loader` removes the loader from finished pages, and
 `without_indentation` their markup's indentation.
 """
@@ -41,6 +42,32 @@ _INDENT = re.compile(r"\n[ \t]+")
 _MATHJAX_LOADER = re.compile(r"<script data-mkdocs-jupyter-mathjax=.*?</script>\s*", re.S)
 _CELL_START = re.compile(r'<div class="jp-Cell\b(?P<classes>[^"]*)"')
 _DIV_TAG = re.compile(r"<div\b|</div>")
+_DIV_OPENING_OR_CLOSING = re.compile(r"<div\b(?P<attributes>[^>]*)>|</div>")
+_ATTRIBUTE = re.compile(r'\s+(?P<name>[\w-]+)="(?P<value>[^"]*)"')
+_RENDERER_CLASS = re.compile(r"jp-|CodeMirror|cm-|celltag_")
+_DOUBLED_CELL = re.compile(
+    r'<div class="(?P<classes>jp-Cell\b[^"]*)">\s*(?=<div class="(?P=classes)")'
+)
+
+ADDRESSED_CLASSES = frozenset(
+    {
+        "jp-Notebook",
+        "jp-Cell",
+        "jp-CodeCell",
+        "jp-MarkdownCell",
+        "jp-Collapser",
+        "jp-InputPrompt",
+        "jp-OutputPrompt",
+        "jp-OutputArea-output",
+        "jp-RenderedText",
+        "jp-RenderedImage",
+        "jp-RenderedHTML",
+        "jp-RenderedMarkdown",
+    }
+)
+"""The renderer's classes the site addresses (`docs/stylesheets/notebook.css`, the browser
+tests); the rest, and the ``celltag_`` classes aside, are dropped from the page."""
+_UNADDRESSED_ATTRIBUTES = {"data-type"}
 
 SOLUTION_TAG = "solution"
 """The tag of an exercise's solution cells (`# %% tags=["solution"]`): shown collapsed."""
@@ -78,7 +105,69 @@ def clean_notebook_html(html: str) -> str:
     # Keyboard users tab to links and scrollable outputs, not to every cell's source.
     body = body.replace('class="jp-Cell-inputWrapper" tabindex="0"', 'class="jp-Cell-inputWrapper"')
     # Notebook headings' "¶" links: as Material's own, so search leaves them out.
-    return body.replace('class="anchor-link"', 'class="headerlink"')
+    body = body.replace('class="anchor-link"', 'class="headerlink"')
+    return _without_unaddressed_markup(_without_doubled_cells(body))
+
+
+def _without_doubled_cells(html: str) -> str:
+    """`html` without the second wrapper mkdocs-jupyter puts around a code cell, a copy of
+    the cell's own ``<div>`` (same classes, no id) with the cell as its only content."""
+    pieces, done = [], 0
+    for outer in _DOUBLED_CELL.finditer(html):
+        if outer.start() < done:
+            continue
+        inner_end = _cell_end(html, outer.end())
+        closing = _skip_space(html, inner_end)
+        if not html.startswith("</div>", closing):
+            continue  # not a wrapper of one cell: left as it is
+        pieces += [html[done : outer.start()], html[outer.end() : inner_end]]
+        done = closing + len("</div>")
+    return "".join(pieces) + html[done:]
+
+
+def _without_unaddressed_markup(html: str) -> str:
+    """`html` with the renderer's ``<div>``s reduced to what the site addresses.
+
+    A ``<div>`` whose classes are all the renderer's keeps those in `ADDRESSED_CLASSES` and
+    the ``celltag_`` ones, and its attributes but a cell's id and `_UNADDRESSED_ATTRIBUTES`;
+    left with nothing, it goes and its content stays where it was. Other ``<div>``s (an
+    output's own HTML) are not touched.
+    """
+    pieces, kept, done = [], [], 0
+    for tag in _DIV_OPENING_OR_CLOSING.finditer(html):
+        pieces.append(html[done : tag.start()])
+        done = tag.end()
+        if tag["attributes"] is None:  # </div>
+            if not kept or kept.pop():
+                pieces.append(tag[0])
+            continue
+        leaner = _leaner_div(tag["attributes"])
+        kept.append(leaner is not None)
+        if leaner is not None:
+            pieces.append(leaner)
+    return "".join(pieces) + html[done:]
+
+
+def _leaner_div(attributes: str) -> str | None:
+    """The opening tag of a ``<div>`` with `attributes`, reduced; None if nothing is left."""
+    found = {match["name"]: match["value"] for match in _ATTRIBUTE.finditer(attributes)}
+    classes = found.get("class", "").split()
+    unparsed = _ATTRIBUTE.sub("", attributes).strip()
+    if unparsed or not classes or not all(_RENDERER_CLASS.match(name) for name in classes):
+        return f"<div{attributes}>"
+    found["class"] = " ".join(
+        name for name in classes if name in ADDRESSED_CLASSES or name.startswith("celltag_")
+    )
+    if found.get("id", "").startswith("cell-id="):
+        del found["id"]
+    found = {
+        name: value
+        for name, value in found.items()
+        if name not in _UNADDRESSED_ATTRIBUTES and (value or name != "class")
+    }
+    if not found:
+        return None
+    return "<div" + "".join(f' {name}="{value}"' for name, value in found.items()) + ">"
 
 
 def collapse_solutions(html: str) -> str:
