@@ -13,7 +13,14 @@ import dataclasses
 import numpy as np
 from IPython.display import Markdown
 
-from mnist_book import conclusions, data, evaluation, plotting, records
+from mnist_book import (
+    conclusions,
+    data,
+    evaluation,
+    exercises,
+    plotting,
+    records,
+)
 from mnist_book.config import recipe
 from mnist_book.keras_program import changes, program, show
 from mnist_book.models import (
@@ -318,5 +325,43 @@ Markdown(
 # `make bench-records` trains the single model's recipe with three seeds: is it one lucky
 # seed?
 #
+# ## Exercises
+#
+# Write your answer in place of `...` in an exercise's cell and run it: `exercises.check`
+# says whether it is right, or what is off. Each solution, executed when this page was built,
+# is folded under its exercise.
+#
+# ### Exercise 1: Errors behind a record
+#
+# Ciresan et al. 2011's single network classifies 99.65 % of the 10,000 test digits. How
+# many digits does it get wrong?
+
+# %%
+exercises.check("records", 1, ...)
+
+# %% tags=["solution"]
+round((1 - 0.9965) * 10_000)
+
+# %% tags=["solution", "remove-input"]
+Markdown(exercises.solution("records", 1, round((1 - 0.9965) * 10_000)))
+
+# %% [markdown]
+# ### Exercise 2: How far from the bar
+#
+# How many more test digits than that network does this page's `deeper_convnet` get wrong?
+# (Negative if fewer.) Its result is `longer`.
+
+# %%
+exercises.check("records", 2, ...)
+
+# %% tags=["solution"]
+ours = round((1 - longer.test_accuracy) * 10_000)
+bar = round((1 - records.SINGLE_MODEL_BAR.accuracy) * 10_000)
+ours, bar
+
+# %% tags=["solution", "remove-input"]
+Markdown(exercises.solution("records", 2, ours - bar))
+
+# %% [markdown]
 # **Next:** [error analysis and comparison](error-analysis.py) sets these models beside the
 # dense ones, digit by digit.

@@ -12,12 +12,8 @@ from mnist_book.evaluation import Evaluation
 from mnist_book.models import build_model
 
 DOCS = Path(__file__).parents[1] / "docs"
-# The records chapter's page is at its 100 KB limit without exercises (issue 28 left open).
-WITHOUT_EXERCISES = {"records"}
 CHAPTERS = sorted(
-    path.stem
-    for path in DOCS.glob("*.py")
-    if "# %%" in path.read_text(encoding="utf-8") and path.stem not in WITHOUT_EXERCISES
+    path.stem for path in DOCS.glob("*.py") if "# %%" in path.read_text(encoding="utf-8")
 )
 
 
@@ -170,6 +166,20 @@ def test_learning_rates_from_the_schedule_and_the_scaling_rule():
     steps = recipe("convnet").steps_per_epoch()
     assert judged("distributed-training", 2, steps)[0]
     assert "take turns" in judged("distributed-training", 2, steps // 2)[1]
+
+
+def test_errors_behind_accuracies(monkeypatch):
+    from mnist_book.records import SINGLE_MODEL_BAR
+
+    bar = round((1 - SINGLE_MODEL_BAR.accuracy) * 10_000)
+    assert judged("records", 1, bar)[0] and not judged("records", 1, bar + 1)[0]
+
+    class Trained:
+        test_accuracy = 0.9950
+
+    monkeypatch.setattr("mnist_book.training.trained", lambda name: Trained())
+    assert judged("records", 2, 50 - bar)[0]
+    assert "sign" in judged("records", 2, bar - 50)[1]
 
 
 def scored(labels, predictions):

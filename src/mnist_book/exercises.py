@@ -576,6 +576,59 @@ def _wrong_for_both(answer: Any) -> Verdict:
     )
 
 
+# The records ----------------------------------------------------------------------------------
+
+
+def _test_errors(accuracy: float, images: int = 10_000) -> int:
+    return round((1 - accuracy) * images)
+
+
+@_exercise("records", 1, "Errors behind a record")
+def _errors_behind_a_record(answer: Any) -> Verdict:
+    from mnist_book.records import SINGLE_MODEL_BAR as BAR
+
+    count = _whole_number(answer, "the number of test errors")
+    if isinstance(count, Verdict):
+        return count
+    errors = _test_errors(BAR.accuracy)
+    figures = {"answer": count, "errors": errors, "accuracy": BAR.accuracy}
+    if count == errors:
+        return Verdict(
+            True,
+            f"{BAR.accuracy:.2%} of 10,000 test digits is {errors} mistakes: on MNIST, records "
+            "are a handful of digits apart, and one digit is 0.01 %.",
+            figures,
+        )
+    return Verdict(False, "Hint: the error rate is 1 - accuracy, of 10,000 digits.", figures)
+
+
+@_exercise("records", 2, "How far from the bar")
+def _distance_to_the_bar(answer: Any) -> Verdict:
+    from mnist_book.records import SINGLE_MODEL_BAR as BAR
+    from mnist_book.training import trained
+
+    count = _whole_number(answer, "the number of test digits")
+    if isinstance(count, Verdict):
+        return count
+    ours, bar = _test_errors(trained("deeper_convnet").test_accuracy), _test_errors(BAR.accuracy)
+    figures = {"answer": count, "deeper_convnet_errors": ours, "bar_errors": bar}
+    if count == ours - bar:
+        more = f"{ours - bar} more test digits than" if ours > bar else "no more digits than"
+        return Verdict(
+            True,
+            f"deeper_convnet misreads {ours} test digits and {BAR.label}'s network {bar}: "
+            f"{more} the bar, in a few minutes of a laptop's processor.",
+            figures,
+        )
+    if count == bar - ours:
+        return Verdict(False, "The sign: count the page's model's errors minus the bar's.", figures)
+    return Verdict(
+        False,
+        "Hint: turn both accuracies into errors out of 10,000, then subtract.",
+        figures,
+    )
+
+
 # Several machines -----------------------------------------------------------------------------
 
 
