@@ -7,6 +7,11 @@
 - ``mnist-book results``: the site's models as the trained-model cache holds them (never trains).
 - ``mnist-book publish-cache DIR``: a finished build's pages, models and exports as a
   published cache (`mnist_book.published_cache`).
+- ``mnist-book plan``: every training the site's pages need, its cache key, whether a cache
+  holds it and its expected minutes (`mnist_book.plan`); ``--machines N`` deals them out.
+- ``mnist-book train-share I/N --into DIR``: train the plan's I-th of N shares into DIR, in
+  the published cache's format; ``mnist-book merge-cache DIR... --into DIR`` merges shares
+  (`mnist_book.shards`).
 
 Keras takes seconds to import, so it is imported inside the subcommands that need it:
 ``mnist-book --help`` and ``mnist-book data`` never import it.
@@ -216,6 +221,60 @@ def build_parser() -> argparse.ArgumentParser:
         help="the build's page cache (default: the plugin's, .cache/mnist-book/pages)",
     )
     publish_parser.set_defaults(run=_run_publish_cache, command_parser=publish_parser)
+
+    plan_parser = commands.add_parser(
+        "plan",
+        help="every training the site's pages need: key, cached or not, expected minutes",
+        description=(
+            "List every training the site's pages make (mnist_book.plan): the model and how it "
+            "differs from its recipe, its cache key, whether the local or the published cache "
+            "holds it, and its expected minutes (its last measured run, from the model cache). "
+            "Nothing is trained."
+        ),
+    )
+    plan_parser.add_argument("--json", action="store_true", help="print JSON instead")
+    plan_parser.add_argument(
+        "--machines",
+        type=_positive_int,
+        metavar="N",
+        help="also deal the trainings out to N machines (the shares of train-share I/N)",
+    )
+    plan_parser.set_defaults(run=_run_plan, command_parser=plan_parser)
+
+    share_parser = commands.add_parser(
+        "train-share",
+        help="train one share of the plan into a directory (a cache for merge-cache)",
+        description=(
+            "Train the I-th of N shares of the site's plan (balanced by expected minutes), "
+            "loading what the model cache holds, and write the share's model-cache entries into "
+            "DIR as a published cache: an archive per entry and a sha256 manifest."
+        ),
+    )
+    share_parser.add_argument("shard", metavar="I/N", help="which share, such as 1/4")
+    share_parser.add_argument("--into", type=Path, required=True, metavar="DIR")
+    share_parser.add_argument(
+        "--plan",
+        type=Path,
+        metavar="FILE",
+        help="the plan (mnist-book plan --json --machines N) that dealt the shares; without "
+        "it the shares are dealt here, from this machine's cache",
+    )
+    share_parser.set_defaults(run=_run_train_share, command_parser=share_parser)
+
+    merge_parser = commands.add_parser(
+        "merge-cache",
+        help="merge share directories into one cache (verified)",
+        description=(
+            "Merge the directories that train-share wrote into one published cache in DIR: "
+            "every archive is checked against its manifest (size, sha256) and for members that "
+            "unpack inside their entry; an entry twice is kept once, and the log says which. "
+            f"Point {paths.PUBLISHED_CACHE_DIR_ENV} at DIR to build from it, with "
+            f"{paths.REQUIRE_CACHED_ENV}=1 to make sure nothing trains."
+        ),
+    )
+    merge_parser.add_argument("sources", nargs="+", type=Path, metavar="SHARE")
+    merge_parser.add_argument("--into", type=Path, required=True, metavar="DIR")
+    merge_parser.set_defaults(run=_run_merge_cache, command_parser=merge_parser)
     return parser
 
 
@@ -364,6 +423,52 @@ def _run_publish_cache(args: argparse.Namespace) -> int:
         f"Published {len(manifest.entries)} entries ({size / 1e6:.1f} MB) to {args.directory}: "
         + ", ".join(sorted({name.split("/")[0] for name in manifest.entries}))
     )
+    return 0
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    from mnist_book import plan
+
+    made = plan.make_plan(args.machines or 1)
+    if args.json:
+        print(json.dumps(made.to_json(), indent=2))
+        return 0
+    width = max(len(entry.training) for entry in made.entries)
+    print(f"{'training':<{width}}  {'key':<12}  {'cached':<9}  {'minutes':>7}  share")
+    for entry in made.entries:
+        minutes = "?" if entry.expected_minutes is None else f"{entry.expected_minutes:.1f}"
+        print(
+            f"{entry.training:<{width}}  {entry.key[:12]}  {entry.cached:<9}  {minutes:>7}  "
+            f"{entry.share}/{made.machines}"
+        )
+    return 0
+
+
+def _run_train_share(args: argparse.Namespace) -> int:
+    from mnist_book import shards
+
+    try:
+        index, count = shards.parse_shard(args.shard)
+    except shards.ShardError as error:
+        args.command_parser.error(str(error))
+    try:
+        given = shards.read_plan(args.plan) if args.plan else None
+        manifest = shards.train_share(index, count, args.into, given=given)
+    except shards.ShardError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 1
+    print(f"Share {index}/{count}: {len(manifest.entries)} entries in {args.into}.")
+    return 0
+
+
+def _run_merge_cache(args: argparse.Namespace) -> int:
+    from mnist_book import shards
+
+    try:
+        shards.merge(args.sources, args.into)
+    except shards.ShardError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -43,6 +43,7 @@ from mnist_book import (
     model_cache,
     models,
     paths,
+    plan,
     training,
 )
 from mnist_book._keras import keras
@@ -294,6 +295,7 @@ def train(
     config = config or recipe(name)
     strategy = strategy or local_strategy()
     distribution = distribution_of(strategy)
+    plan.require_planned(name, config, distribution)
     per_replica_batch(config, distribution.replicas)
     chief = is_chief(strategy)
     key = cache_key(name, config, distribution)

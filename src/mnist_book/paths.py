@@ -38,6 +38,7 @@ ORT_WEB_DIR_ENV = "MNIST_BOOK_ORT_WEB_DIR"
 PUBLISHED_CACHE_ENV = "MNIST_BOOK_PUBLISHED_CACHE"
 PUBLISHED_CACHE_DIR_ENV = "MNIST_BOOK_PUBLISHED_CACHE_DIR"
 REQUIRE_CACHED_ENV = "MNIST_BOOK_REQUIRE_CACHED"
+PLANNED_ENV = "MNIST_BOOK_PLANNED"  # set by a site build: a page trains only what the plan lists
 
 PUBLISHED_CACHE_URL = "https://mnist-book.github.io/mnist-book/cache/"
 """Where the workflow publishes the cache from main: ``cache/`` beside the site (`site_url`)."""

@@ -93,6 +93,14 @@ def location() -> str | Path | None:
     return url.rstrip("/") + "/" if url else None
 
 
+def lists(name: str) -> bool:
+    """Whether the published cache's manifest lists the entry `name` (nothing is downloaded
+    but the manifest; False when the lookup is off or the cache cannot be read)."""
+    where = location()
+    manifest = _manifest(where, run_log.warn) if where is not None else None
+    return manifest is not None and name in manifest.entries
+
+
 def restore(entry: Path, name: str, warn: Callable[[str], None] = run_log.warn) -> bool:
     """Put the published entry `name` (``models/convnet-<key>``) at `entry`, if there is one.
 

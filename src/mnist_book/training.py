@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_book import cache_identity, data, model_cache, models, run_log
+from mnist_book import cache_identity, data, model_cache, models, plan, run_log
 from mnist_book._keras import keras
 from mnist_book._keras import tensorflow as tf
 from mnist_book.config import TrainConfig, recipe
@@ -141,6 +141,7 @@ def train(
     `mnist_book.run_log.tell` keeps them off a page that a site build executes.
     """
     config = config or recipe(name)
+    plan.require_planned(name, config, distribution=None)
     if not use_cache:
         result = _train_and_evaluate(name, config, log, key=None)
     else:

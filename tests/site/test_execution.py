@@ -17,14 +17,16 @@ from mnist_book.site.page_cache import PageCache
 pytestmark = pytest.mark.slow
 
 
-def run(tmp_path, pages, timeout=60, workers=2):
+def run(tmp_path, pages, timeout=60, workers=2, planned=False):
     scripts = {}
     for name, source in pages.items():
         scripts[name] = tmp_path / name
         scripts[name].write_text(textwrap.dedent(source))
     said: list[str] = []
     cache = PageCache(tmp_path / "cache", "env")
-    executed = execute_pages(scripts, cache, cell_timeout=timeout, workers=workers, say=said.append)
+    executed = execute_pages(
+        scripts, cache, cell_timeout=timeout, workers=workers, say=said.append, planned=planned
+    )
     return executed, said
 
 
@@ -184,3 +186,22 @@ def test_a_solution_that_is_no_longer_right_fails_naming_its_exercise(tmp_path):
     assert message.startswith("Tutorial page single-layer.py: code cell 2 (`exercises.solution(")
     assert "exercise 1 of the single-layer chapter ('Count the parameters')" in message
     assert f"(answer={784 * 10}, parameters={784 * 10 + 10})" in message
+
+
+def test_a_page_that_trains_what_the_plan_does_not_list_fails_naming_it(tmp_path, isolated_cache):
+    """The site's plan is the one list of its trainings: a page that trains something else
+    fails at once, before training, instead of a build over a gathered cache training it."""
+    page = """\
+    # %%
+    from dataclasses import replace
+    from mnist_book.config import recipe
+    from mnist_book.training import train
+    # %%
+    train("single_layer", replace(recipe("single_layer"), epochs=3))
+    """
+    with pytest.raises(PageExecutionError) as failure:
+        run(tmp_path, {"unplanned.py": page}, planned=True)
+    message = str(failure.value)
+    assert message.startswith("Tutorial page unplanned.py: code cell 2 (`train(")
+    assert "trains single_layer (model.fit)" in message and "mnist_book.plan" in message
+    assert not list(isolated_cache.rglob("single_layer-*"))  # refused before it trained

@@ -125,6 +125,7 @@ class BackgroundExecution:
         landed_marker: a file rewritten each time a page lands in the cache (the server
             watches it, and rebuilds).
         say: where progress lines go (the build's log).
+        planned: a page may train only what the site's plan lists (`mnist_book.plan`).
     """
 
     def __init__(
@@ -134,8 +135,10 @@ class BackgroundExecution:
         workers: int,
         landed_marker: Path,
         say: Callable[[str], None],
+        planned: bool = False,
     ) -> None:
         self.cell_timeout = cell_timeout
+        self.planned = planned
         self.workers = max(1, workers)
         self.landed_marker = landed_marker
         self.say = say
@@ -252,6 +255,7 @@ class BackgroundExecution:
                     self._turns,
                     on_event=saw,
                     rank=rank,  # its cells go before a later page's exclusive ones
+                    planned=self.planned,
                 )
             except PageExecutionError as error:
                 self.say(f"{error}")

@@ -26,7 +26,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from nbformat import NotebookNode
 
 from mnist_book import run_log
-from mnist_book.paths import RUN_LOG_ENV
+from mnist_book.paths import PLANNED_ENV, RUN_LOG_ENV
 from mnist_book.results import TrainingRecord
 from mnist_book.site import progress
 from mnist_book.site.page_cache import ExecutedPage, PageCache, read_script
@@ -134,9 +134,13 @@ def execute_pages(
     cell_timeout: int,
     workers: int,
     say: Callable[[str], None],
+    planned: bool = False,
 ) -> dict[str, ExecutedPage]:
-    """Each page of `scripts` (docs path -> script file) executed, or taken from `cache`."""
-    return asyncio.run(_execute_all(scripts, cache, cell_timeout, max(1, workers), say))
+    """Each page of `scripts` (docs path -> script file) executed, or taken from `cache`.
+
+    With `planned`, a page may train only what the site's plan lists (`mnist_book.plan`).
+    """
+    return asyncio.run(_execute_all(scripts, cache, cell_timeout, max(1, workers), say, planned))
 
 
 async def _execute_all(
@@ -145,6 +149,7 @@ async def _execute_all(
     cell_timeout: int,
     workers: int,
     say: Callable[[str], None],
+    planned: bool,
 ) -> dict[str, ExecutedPage]:
     slots = asyncio.Semaphore(workers)
     turns = MachineTurns()
@@ -159,7 +164,13 @@ async def _execute_all(
             say(f"Executing {src_path} (running: {', '.join(running)})")
             try:
                 seconds, results = await execute(
-                    src_path, notebook, scripts[src_path].parent, cell_timeout, say, turns
+                    src_path,
+                    notebook,
+                    scripts[src_path].parent,
+                    cell_timeout,
+                    say,
+                    turns,
+                    planned=planned,
                 )
             finally:
                 running.remove(src_path)
@@ -231,13 +242,15 @@ async def execute(
     turns: MachineTurns | None = None,
     on_event: Callable[[run_log.Event], None] = lambda event: None,
     rank: int = 0,
+    planned: bool = False,
 ) -> tuple[float, list[TrainingRecord]]:
     """Execute `notebook` in place, in `directory`; return its seconds and model results.
 
     A cell fails after `cell_timeout` seconds without progress (`Watchdog`), however long
     it runs while it trains. Each cell takes its turn on the machine from `turns` (shared
     by the pages of one build, in which the page has `rank`), alone if it is tagged
-    ``exclusive``. Each run-log event of the page is passed to `on_event` too.
+    ``exclusive``. Each run-log event of the page is passed to `on_event` too. With
+    `planned`, a training the site's plan does not list fails its cell (`mnist_book.plan`).
     """
     turns = turns or MachineTurns()
     watchdog = Watchdog()
@@ -254,7 +267,12 @@ async def execute(
     )
     with tempfile.TemporaryDirectory() as scratch:
         log_path = Path(scratch) / "run-log.jsonl"
-        env = {**os.environ, RUN_LOG_ENV: str(log_path), "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+        env = {
+            **os.environ,
+            RUN_LOG_ENV: str(log_path),
+            PLANNED_ENV: "1" if planned else "",
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        }
         started = time.perf_counter()
         try:
 

@@ -48,6 +48,8 @@ class PluginConfig(config_options.Config):
     cache_dir = config_options.Type(str, default=page_cache.DEFAULT_DIR)
     # The "draw a digit" page (docs/ path): its models and runtime are published beside it.
     draw_page = config_options.Optional(config_options.Type(str))
+    # Pages may train only what mnist_book.plan lists (this site's plan; off for other sites).
+    planned = config_options.Type(bool, default=False)
 
 
 class MnistBookPlugin(BasePlugin[PluginConfig]):
@@ -97,6 +99,7 @@ class MnistBookPlugin(BasePlugin[PluginConfig]):
                     cell_timeout=self.config.cell_timeout,
                     workers=self.config.workers,
                     say=log.info,
+                    planned=self.config.planned,
                 )
             except PageExecutionError as error:
                 raise PluginError(str(error)) from None
@@ -179,6 +182,7 @@ class MnistBookPlugin(BasePlugin[PluginConfig]):
                 workers=self.config.workers,
                 landed_marker=cache.directory / ".landed",
                 say=log.info,
+                planned=self.config.planned,
             )
         return self.background
 
