@@ -22,7 +22,7 @@ endif
 
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help install lock lock-check test test-all test-browser site serve publish-cache bench bench-build bench-serve bench-draw bench-distributed bench-records bench-exercises profile lint format clean
+.PHONY: help install lock lock-check test test-all test-browser site serve publish-cache bench bench-build bench-serve bench-draw bench-distributed bench-records bench-exercises bench-build-sharded profile lint format clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -77,6 +77,9 @@ bench-records: $(STAMP)  ## The records chapter's single-model recipe on three s
 
 bench-exercises: $(STAMP)  ## Seconds the chapters' exercises took in the last build (after make site).
 	$(BIN)/python scripts/bench_exercises.py
+
+bench-build-sharded: $(STAMP)  ## A cold build over two 1-core "machines" (shares, merge, build), and 1-8 projected.
+	$(BIN)/python scripts/bench_build_sharded.py --machines 2
 
 bench-build: $(STAMP)  ## Time cold, no-change, prose, page-code and package-edit rebuilds.
 	$(BIN)/python scripts/bench_build.py --sequential

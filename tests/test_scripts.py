@@ -52,3 +52,14 @@ def test_the_exercises_benchmark_sums_the_cells_after_the_exercises_heading():
     assert bench.exercise_seconds(notebook) == (2, 1.5 + 2.5, 10.5 + 1.5 + 2.5)
     notebook.cells = notebook.cells[:1]
     assert bench.exercise_seconds(notebook) == (0, 0.0, 10.5)
+
+
+def test_the_sharded_projection_is_the_longest_share_plus_the_cached_build():
+    sys.path.insert(0, str(SCRIPTS[0].parent))
+    try:
+        import bench_build_sharded
+    finally:
+        sys.path.pop(0)
+    plan = {"trainings": [{"expected_minutes": m} for m in (10.0, 6.0, 4.0, 2.0, None)]}
+    projected = bench_build_sharded.projection(plan, build_seconds=90.0)
+    assert projected == {1: 22 * 60 + 90.0, 2: 12 * 60 + 90.0, 4: 10 * 60 + 90.0, 8: 690.0}
