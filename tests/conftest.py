@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from mnist_book import published_cache
 from mnist_book.data import MNIST_FILES
 from mnist_book.paths import (
     CACHE_DIR_ENV,
@@ -46,3 +47,12 @@ def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     cache.mkdir()
     monkeypatch.setenv(CACHE_DIR_ENV, str(cache))
     return cache
+
+
+@pytest.fixture
+def fresh_manifests():
+    """Each test reads the published caches it sets up (a process otherwise reads each
+    manifest once)."""
+    published_cache._manifest.cache_clear()
+    yield
+    published_cache._manifest.cache_clear()

@@ -24,12 +24,7 @@ TINY_PLAN = (
 )
 
 
-@pytest.fixture(autouse=True)
-def fresh_manifests():
-    """Each test reads the published cache it sets up (manifests are read once a process)."""
-    published_cache._manifest.cache_clear()
-    yield
-    published_cache._manifest.cache_clear()
+pytestmark = pytest.mark.usefixtures("fresh_manifests")
 
 
 @pytest.fixture

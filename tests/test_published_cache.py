@@ -24,12 +24,7 @@ CONFIG = TrainConfig(epochs=1, seed=0)
 KEY = "cd" * 32
 
 
-@pytest.fixture(autouse=True)
-def fresh_manifests():
-    """Each test reads its own manifests (a process otherwise reads each one once)."""
-    published_cache._manifest.cache_clear()
-    yield
-    published_cache._manifest.cache_clear()
+pytestmark = pytest.mark.usefixtures("fresh_manifests")
 
 
 @pytest.fixture

@@ -104,7 +104,9 @@ class PlannedTraining:
         )
 
 
-def _site_plan() -> tuple[PlannedTraining, ...]:
+@functools.cache
+def site_plan() -> tuple[PlannedTraining, ...]:
+    """Every training the site's pages make, in the order the pages make them."""
     from mnist_book.models import MODEL_NAMES
 
     # docs/records.py: the schedule step, convnet_augmented's recipe with a cosine schedule.
@@ -121,12 +123,6 @@ def _site_plan() -> tuple[PlannedTraining, ...]:
         PlannedTraining("convnet", two_epochs, "mirrored", replicas=2),
         PlannedTraining("convnet", two_epochs, "multi_worker", workers=2, replicas=2),
     )
-
-
-@functools.cache
-def site_plan() -> tuple[PlannedTraining, ...]:
-    """Every training the site's pages make, in the order the pages make them."""
-    return _site_plan()
 
 
 def require_planned(name: str, config: TrainConfig, distribution: Distribution | None) -> None:

@@ -41,7 +41,6 @@ _VERBATIM = re.compile(r"(<(pre|textarea|script|style)\b.*?</\2>)", re.S | re.I)
 _INDENT = re.compile(r"\n[ \t]+")
 _MATHJAX_LOADER = re.compile(r"<script data-mkdocs-jupyter-mathjax=.*?</script>\s*", re.S)
 _CELL_START = re.compile(r'<div class="jp-Cell\b(?P<classes>[^"]*)"')
-_DIV_TAG = re.compile(r"<div\b|</div>")
 _DIV_OPENING_OR_CLOSING = re.compile(r"<div\b(?P<attributes>[^>]*)>|</div>")
 _ATTRIBUTE = re.compile(r'\s+(?P<name>[\w-]+)="(?P<value>[^"]*)"')
 _RENDERER_CLASS = re.compile(r"jp-|CodeMirror|cm-|celltag_")
@@ -209,8 +208,8 @@ def _skip_space(html: str, position: int) -> int:
 def _cell_end(html: str, start: int) -> int:
     """The position just after the ``</div>`` that closes the ``<div>`` opened at `start`."""
     depth = 0
-    for tag in _DIV_TAG.finditer(html, start):
-        depth += 1 if tag[0] == "<div" else -1
+    for tag in _DIV_OPENING_OR_CLOSING.finditer(html, start):
+        depth += -1 if tag[0] == "</div>" else 1
         if depth == 0:
             return tag.end()
     raise ValueError(f"The cell at {start} of the page's HTML has no end.")
